@@ -1,0 +1,329 @@
+import { encode } from '../codec/codec.js'
+import { DecodeError, TaskKilledError, ValidationError } from '../errors/classes.js'
+import type { NewTask, Progress, TaskField, TaskRecord, Usage } from '../task/record.js'
+import { TASK_FIELDS } from '../task/record.js'
+import { TASK_STATUSES, type TaskStatus } from '../task/states.js'
+import type {
+  BrokerCapabilities,
+  BrokerImplementation,
+  Changes,
+  ClaimRequest,
+  ClaimResult,
+  LeaseRef,
+  Outcome,
+  OutputChunk,
+  OutputInput,
+  PatchFields,
+  SearchFilter,
+  SearchPage,
+} from './contract.js'
+import { EventHub, type EventListener, type OutputEvent, type StatusEvent } from './events.js'
+import { decodeRecord, parseRecord, type TaskWithProblems } from './task-decoding.js'
+
+const knownFields = new Set<string>(TASK_FIELDS)
+const knownStatuses = new Set<string>(TASK_STATUSES)
+
+function checkIds(ids: readonly number[], what = 'ids'): number[] {
+  if (!Array.isArray(ids)) throw new ValidationError(`${what}: must be an array of task ids`)
+  for (const id of ids) {
+    if (!Number.isSafeInteger(id) || id <= 0) throw new ValidationError(`${what}: ${String(id)} is not a task id (a positive integer)`)
+  }
+  return [...ids]
+}
+
+function checkFields(fields: readonly string[] | undefined | null): TaskField[] | null {
+  if (!fields) return null
+  for (const f of fields) if (!knownFields.has(f)) throw new ValidationError(`fields: unknown task field "${f}"`)
+  return fields.includes('id') ? ([...fields] as TaskField[]) : (['id', ...fields] as TaskField[])
+}
+
+/** Options of `search`. */
+export interface SearchOptions {
+  /** Only these fields (and `id`). @default all */
+  fields?: TaskField[]
+  /** At most this many tasks in all. @default unlimited */
+  limit?: number
+  /** Tasks per round trip to the server. @default 500 */
+  pageSize?: number
+}
+
+/**
+ * What every broker shares. Public methods validate and normalise, then call the `_` methods
+ * of the implementation (see contract.ts), and publish what changed.
+ */
+export abstract class BaseBroker implements BrokerImplementation {
+  abstract readonly scheme: string
+  abstract readonly capabilities: BrokerCapabilities
+  protected readonly events = new EventHub()
+  private listening: Promise<void> | null = null
+  private closed = false
+
+  // ---- lifecycle -------------------------------------------------------------------------
+  /** Creates or migrates storage, idempotently (`aque init`). */
+  async init(): Promise<void> {
+    await this._init()
+  }
+  /** Removes aque's data from the backend (`aque init --reset`). */
+  async destroy(): Promise<void> {
+    await this._destroy()
+  }
+  /** Releases connections, timers and listeners. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.events.clear()
+    await this._close()
+  }
+  get isClosed(): boolean {
+    return this.closed
+  }
+  /** The URL for people: password hidden. */
+  displayUrl(): string {
+    return this.toUrl({ hidePassword: true })
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------
+  /** Creates a batch atomically; returns the ids in batch order. */
+  async submit(batch: NewTask[]): Promise<number[]> {
+    batch.forEach((entry, i) => {
+      for (const dep of entry.dependencies) {
+        if ('index' in dep && !(Number.isInteger(dep.index) && dep.index >= 0 && dep.index < i)) {
+          throw new ValidationError(`batch[${i}].dependencies: index ${dep.index} does not name an earlier task of the batch`)
+        }
+        if ('id' in dep) checkIds([dep.id], `batch[${i}].dependencies`)
+      }
+    })
+    if (batch.length === 0) return []
+    const result = await this._submit(batch, Date.now())
+    await this.publishChanges(result)
+    return result.ids
+  }
+
+  /** Claims up to `limit` ready tasks for a worker. Records that cannot be read are failed and left out. */
+  async claim(request: Omit<ClaimRequest, 'now'> & { now?: number }): Promise<ClaimResult> {
+    const now = request.now ?? Date.now()
+    const result = await this._claim({ ...request, now })
+    await this.publishChanges(result)
+    if (this.capabilities.trustedRecords) return { tasks: result.tasks, nextRunAt: result.nextRunAt }
+    const tasks: TaskRecord[] = []
+    for (const raw of result.tasks) {
+      const parsed = parseRecord(raw)
+      if ('record' in parsed) {
+        tasks.push(parsed.record)
+        continue
+      }
+      // A corrupted record is reported on that task alone; the worker goes on with the rest.
+      const err = new DecodeError(`task ${String(raw.id)} could not be read back: ${parsed.problem}`)
+      const id = Number(raw.id)
+      if (Number.isSafeInteger(id) && id > 0) await this.finish(id, null, { status: 'error', error: encode(err) })
+    }
+    return { tasks, nextRunAt: result.nextRunAt }
+  }
+
+  /** Renews leases; returns the ids whose lease was lost. */
+  heartbeat(worker: string, leases: LeaseRef[], leaseMs: number): Promise<number[]> {
+    if (leases.length === 0) return Promise.resolve([])
+    return this._heartbeat(worker, leases, leaseMs, Date.now())
+  }
+
+  /** Records how a run ended, fenced by `attempt` (null: unfenced). False if the run had lost its lease. */
+  async finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
+    const result = await this._finish(id, attempt, outcome, Date.now())
+    await this.publishChanges(result)
+    return result.applied
+  }
+
+  /** Returns tasks whose lease expired to `pending`. */
+  async reapExpired(): Promise<number> {
+    const result = await this._reapExpired(Date.now())
+    await this.publishChanges(result)
+    return result.changes.reduce((n, c) => n + c.ids.length, 0)
+  }
+
+  // ---- low-level task API ----------------------------------------------------------------
+  /** Tasks by id, decoded; unknown ids are absent. */
+  async fetch(ids: number[], fields?: TaskField[]): Promise<Map<number, TaskWithProblems>> {
+    const raw = await this._fetch(checkIds(ids), checkFields(fields))
+    const out = new Map<number, TaskWithProblems>()
+    for (const [id, record] of raw) out.set(id, decodeRecord(record, this.capabilities.trustedRecords))
+    return out
+  }
+
+  /** Raw records (codec text not decoded), for workers and tools that pass values on. */
+  fetchRecords(ids: number[], fields?: TaskField[]): Promise<Map<number, Partial<TaskRecord>>> {
+    return this._fetch(checkIds(ids), checkFields(fields))
+  }
+
+  /** Tasks matching `filter`, ascending by id, paged on the server. */
+  async *search(filter: SearchFilter = {}, options: SearchOptions = {}): AsyncIterable<TaskWithProblems> {
+    if (filter.status) for (const s of filter.status) if (!knownStatuses.has(s)) throw new ValidationError(`status: unknown state "${s}"`)
+    const fields = checkFields(options.fields)
+    const pageSize = options.pageSize ?? 500
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY
+    let afterId = filter.afterId
+    while (remaining > 0) {
+      const page: SearchPage = await this._search({ ...filter, afterId }, Math.min(pageSize, remaining), fields)
+      for (const record of page.records) yield decodeRecord(record, this.capabilities.trustedRecords)
+      remaining -= page.records.length
+      if (page.lastId === null || page.records.length === 0) return
+      afterId = page.lastId
+    }
+  }
+
+  /** Deletes tasks and their output; returns how many existed. */
+  delete(ids: number[]): Promise<number> {
+    return this._delete(checkIds(ids))
+  }
+
+  /** Number of tasks in each state (absent states: 0). */
+  async counts(): Promise<Record<TaskStatus, number>> {
+    const counts = await this._counts()
+    const out = {} as Record<TaskStatus, number>
+    for (const s of TASK_STATUSES) out[s] = counts[s] ?? 0
+    return out
+  }
+
+  /**
+   * Sets the status of tasks, validating the transition: `killed` kills, `pending` re-queues
+   * (retry, successes included), `success`/`error` complete tasks that are not complete yet.
+   */
+  async setStatus(ids: number[], status: TaskStatus, value?: unknown): Promise<void> {
+    checkIds(ids)
+    switch (status) {
+      case 'killed':
+        await this.kill(ids)
+        return
+      case 'pending':
+        await this.retry(ids, { includeSuccess: true })
+        return
+      case 'success':
+      case 'error': {
+        const outcome: Outcome = status === 'success' ? { status, result: encode(value) } : { status, error: encode(value) }
+        for (const id of ids) await this.finish(id, null, outcome)
+        return
+      }
+      default:
+        throw new ValidationError(`status: cannot set a task to "${status}" directly`)
+    }
+  }
+
+  /** Kills tasks that are not complete (pending ones at once; running ones also get the signal). */
+  async kill(ids: number[], signal = 'SIGTERM'): Promise<void> {
+    const err = new TaskKilledError(`killed by ${signal}`)
+    err.signal = signal
+    err.stack = `${err.name}: ${err.message}`
+    const result = await this._kill(checkIds(ids), encode(err), Date.now())
+    await this.publishChanges(result)
+    await Promise.all(result.running.map((id) => this.emit(`task_signal.${id}`, { id, signal })))
+  }
+
+  /** Sends a signal to the processes of running tasks without changing their state. */
+  async signal(ids: number[], signal: string): Promise<void> {
+    await Promise.all(checkIds(ids).map((id) => this.emit(`task_signal.${id}`, { id, signal })))
+  }
+
+  /** Re-queues failed (and, with `includeSuccess`, succeeded) tasks under the same id. */
+  async retry(ids: number[], options: { includeSuccess?: boolean } = {}): Promise<void> {
+    const result = await this._retry(checkIds(ids), options.includeSuccess ?? false, Date.now())
+    await this.publishChanges(result)
+  }
+
+  /** Stores progress on the task and publishes it. */
+  async progress(id: number, progress: Omit<Progress, 'time'>): Promise<void> {
+    const stored: Progress = { ...progress, time: Date.now() }
+    await this._patch(id, { progress: stored })
+    await this.emit(`task_progress.${id}`, { id, done: stored.done, total: stored.total, message: stored.message })
+  }
+
+  /** Stores resource usage totals on the task. */
+  async usage(id: number, usage: Usage): Promise<void> {
+    await this._patch(id, { usage })
+  }
+
+  /** Sets why a pending task is not running (null clears it). */
+  async setReason(id: number, reason: string | null): Promise<void> {
+    await this._patch(id, { reason })
+  }
+
+  /** Appends output chunks (offsets assigned by the broker) and publishes them live. */
+  async appendOutput(id: number, chunks: OutputInput[]): Promise<OutputChunk[]> {
+    if (chunks.length === 0) return []
+    const stored = await this._appendOutput(id, chunks)
+    for (const c of stored) {
+      const event: OutputEvent = { id, stream: c.stream, offset: c.offset, data: Buffer.from(c.data).toString('base64') }
+      await this.emit(`task_output.${id}`, event)
+    }
+    return stored
+  }
+
+  /** Stored output chunks of these tasks, from chunk `since` on. */
+  getOutput(ids: number[], options: { since?: number } = {}): Promise<OutputChunk[]> {
+    return this._getOutput(checkIds(ids), options.since ?? 0)
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+  /** Listens to an event of this broker, from this or any other process. Returns the unsubscribe function. */
+  on(event: string, listener: EventListener): () => void {
+    const off = this.events.on(event, listener)
+    if (!this.listening) {
+      this.listening = this._listen()
+      this.listening.catch(() => {
+        // Reported to whoever awaits `ready()`; a later `on()` tries again.
+        this.listening = null
+      })
+    }
+    return off
+  }
+  off(event: string, listener: EventListener): void {
+    this.events.off(event, listener)
+  }
+  /** Resolves once events from other processes are being received. */
+  async ready(): Promise<void> {
+    if (!this.listening) this.listening = this._listen()
+    await this.listening
+  }
+  /** Publishes an event to every process on this broker. */
+  emit(event: string, payload: unknown): Promise<void> {
+    return this._publish(event, payload)
+  }
+
+  /** Hands an event that arrived from the transport to the local listeners. */
+  protected deliver(event: string, payload: unknown): void {
+    this.events.dispatch(event, payload)
+  }
+
+  /** Publishes the status changes and new work an operation reported. */
+  protected async publishChanges(changes: Changes): Promise<void> {
+    for (const change of changes.changes) {
+      if (change.ids.length === 0) continue
+      const payload: StatusEvent = { ids: change.ids, status: change.status }
+      await this._publish('task_status', payload)
+    }
+    if (changes.newWork) await this._publish('new_work', {})
+  }
+
+  // ---- the implementation's part (see contract.ts) -------------------------------------------
+  abstract toUrl(options?: { hidePassword?: boolean }): string
+  abstract _init(): Promise<void>
+  abstract _destroy(): Promise<void>
+  abstract _close(): Promise<void>
+  abstract _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes>
+  abstract _claim(request: ClaimRequest): Promise<ClaimResult & Changes>
+  abstract _heartbeat(worker: string, leases: LeaseRef[], leaseMs: number, now: number): Promise<number[]>
+  abstract _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes>
+  abstract _reapExpired(now: number): Promise<Changes>
+  abstract _kill(ids: number[], error: string, now: number): Promise<{ running: number[] } & Changes>
+  abstract _retry(ids: number[], includeSuccess: boolean, now: number): Promise<Changes>
+  abstract _fetch(ids: number[], fields: TaskField[] | null): Promise<Map<number, Partial<TaskRecord>>>
+  abstract _search(filter: SearchFilter, limit: number, fields: TaskField[] | null): Promise<SearchPage>
+  abstract _delete(ids: number[]): Promise<number>
+  abstract _counts(): Promise<Partial<Record<TaskStatus, number>>>
+  abstract _patch(id: number, fields: PatchFields): Promise<void>
+  abstract _appendOutput(id: number, chunks: OutputInput[]): Promise<OutputChunk[]>
+  abstract _getOutput(ids: number[], since: number): Promise<OutputChunk[]>
+  abstract _publish(event: string, payload: unknown): Promise<void>
+  abstract _listen(): Promise<void>
+}
+
+/** The type users hold: any broker. */
+export type Broker = BaseBroker

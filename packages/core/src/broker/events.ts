@@ -1,0 +1,101 @@
+import type { TaskStatus } from '../task/states.js'
+
+/** Payload of `task_status`, `task_status.<status>` and `task_status.<id>`. */
+export interface StatusEvent {
+  ids: number[]
+  status: TaskStatus
+}
+/** Payload of `task_output.<id>`. `data` is base64 of the bytes. */
+export interface OutputEvent {
+  id: number
+  stream: string
+  offset: number
+  data: string
+}
+/** Payload of `task_progress.<id>`. */
+export interface ProgressEvent {
+  id: number
+  done: number
+  total: number | null
+  message: string | null
+}
+/** Payload of `task_signal.<id>`: a request to signal the process running the task. */
+export interface SignalEvent {
+  id: number
+  signal: string
+}
+
+export type EventListener = (payload: unknown, event: string) => void
+
+/**
+ * Listeners by event name, shared by every broker. Transports carry one message per base
+ * event (`task_status`, `task_output.<id>`, …); the hub fans a status message out to the
+ * `task_status`, `task_status.<status>` and `task_status.<id>` listeners here, so a message
+ * for 10,000 ids crosses the wire once.
+ */
+export class EventHub {
+  private readonly listeners = new Map<string, Set<EventListener>>()
+
+  on(event: string, listener: EventListener): () => void {
+    let set = this.listeners.get(event)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(event, set)
+    }
+    set.add(listener)
+    return () => this.off(event, listener)
+  }
+
+  off(event: string, listener: EventListener): void {
+    const set = this.listeners.get(event)
+    if (!set) return
+    set.delete(listener)
+    if (set.size === 0) this.listeners.delete(event)
+  }
+
+  /** Whether anything listens to this exact name. */
+  has(event: string): boolean {
+    return this.listeners.has(event)
+  }
+
+  get size(): number {
+    return this.listeners.size
+  }
+
+  /** Delivers a message that arrived from the transport (this process or another). */
+  dispatch(event: string, payload: unknown): void {
+    if (event === 'task_status') {
+      const status = payload as StatusEvent
+      this.deliver('task_status', payload)
+      this.deliver(`task_status.${status.status}`, payload)
+      // Only ids somebody waits on cost anything: most tasks have no listener.
+      if (this.listeners.size > 0) {
+        for (const id of status.ids) {
+          const key = `task_status.${id}`
+          if (this.listeners.has(key)) this.deliver(key, { ids: [id], status: status.status })
+        }
+      }
+      return
+    }
+    this.deliver(event, payload)
+  }
+
+  private deliver(event: string, payload: unknown): void {
+    const set = this.listeners.get(event)
+    if (!set) return
+    for (const listener of [...set]) {
+      try {
+        listener(payload, event)
+      } catch (err) {
+        // A listener's bug must not stop delivery to the others, nor be lost.
+        queueMicrotask(() => {
+          throw err
+        })
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear()
+  }
+}

@@ -1,0 +1,1 @@
+export { encode, decode, EMPTY_ARGS } from './codec.js'

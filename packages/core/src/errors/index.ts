@@ -1,0 +1,3 @@
+export { AqueError } from './aque-error.js'
+export * from './classes.js'
+export { registerErrorClass, errorClassFor, reviveError } from './registry.js'

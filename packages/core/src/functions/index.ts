@@ -1,0 +1,9 @@
+export {
+  task,
+  isTaskDefinition,
+  lookupTask,
+  resolveFunction,
+  type AnyFunction,
+  type TaskDefinition,
+  type TaskRegistry,
+} from './registry.js'

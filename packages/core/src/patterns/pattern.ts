@@ -1,0 +1,49 @@
+import 'reflect-metadata'
+import { container } from 'tsyringe'
+import type { BaseBroker } from '../broker/base-broker.js'
+import { ValidationError } from '../errors/classes.js'
+import type { AnyFunction } from '../functions/registry.js'
+import type { TaskRecord } from '../task/record.js'
+
+/** Everything a pattern needs to run one task. */
+export interface PatternContext {
+  /** The stored task (codec fields still text). */
+  record: TaskRecord
+  /** Decoded positional arguments. */
+  args: unknown[]
+  /** Decoded named arguments. */
+  kwargs: Record<string, unknown> | null
+  broker: BaseBroker
+  /** Aborted when the task is killed or its lease is lost; `signal.reason` is the signal name. */
+  signal: AbortSignal
+  /** Resolves `record.func` (task name, `module#export` or closure). */
+  resolveFunction(): Promise<AnyFunction>
+  /** Results of the dependencies, in the order they were given. */
+  dependencyResults(): Promise<unknown[]>
+  /** Writes to the task's output stream (`stdout`, `stderr`, `log`, …), batched. */
+  write(stream: string, data: Uint8Array | string): void
+  /** Registers the process group the task runs, so that signals reach it. */
+  setProcess(pid: number): void
+}
+
+/** How a task is run. The result is the task's result; a throw is its error. */
+export interface Pattern {
+  readonly name: string
+  run(context: PatternContext): Promise<unknown>
+}
+
+const token = (name: string) => `aque:pattern:${name}`
+
+/** Makes a pattern available to the workers of this process, by its name. */
+export function registerPattern(pattern: Pattern): void {
+  if (typeof pattern?.name !== 'string' || !pattern.name || typeof pattern.run !== 'function') {
+    throw new ValidationError('pattern: expected { name, run(context) }')
+  }
+  container.register<Pattern>(token(pattern.name), { useValue: pattern })
+}
+
+/** The pattern of that name, or undefined. The group pattern (`null`) is registered as "group". */
+export function lookupPattern(name: string | null): Pattern | undefined {
+  const key = token(name ?? 'group')
+  return container.isRegistered(key) ? container.resolve<Pattern>(key) : undefined
+}

@@ -1,0 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { BaseBroker } from '../broker/base-broker.js'
+import type { TaskRecord } from '../task/record.js'
+
+/** What the worker keeps for a running task, visible to its code through `currentTask()`. */
+export interface RunningTaskContext {
+  record: TaskRecord
+  broker: BaseBroker
+  signal: AbortSignal
+  write(stream: string, data: Uint8Array | string): void
+}
+
+export const taskStorage = new AsyncLocalStorage<RunningTaskContext>()
+
+export function currentContext(): RunningTaskContext | undefined {
+  return taskStorage.getStore()
+}

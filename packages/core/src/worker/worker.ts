@@ -1,0 +1,357 @@
+import { hostname } from 'node:os'
+import { pathToFileURL } from 'node:url'
+import { resolve as resolvePath } from 'node:path'
+import type { BaseBroker } from '../broker/base-broker.js'
+import type { Outcome } from '../broker/contract.js'
+import type { SignalEvent } from '../broker/events.js'
+import { EMPTY_ARGS, decode, encode } from '../codec/codec.js'
+import { LeaseLostError, PatternMissingError, TaskKilledError, ValidationError } from '../errors/classes.js'
+import { resolveFunction } from '../functions/registry.js'
+import { registerBuiltinPatterns } from '../patterns/builtin.js'
+import { type PatternContext, lookupPattern } from '../patterns/pattern.js'
+import { parseBytes } from '../task/bytes.js'
+import type { TaskRecord } from '../task/record.js'
+import { OutputWriter } from './output-writer.js'
+import { type Capacity, cpusNeeded, detectCapacity, memoryNeeded } from './resources.js'
+import { type RunningTaskContext, taskStorage } from './task-context.js'
+
+registerBuiltinPatterns()
+
+export interface WorkerOptions {
+  /** Unique id stored on the tasks it runs. @default "<hostname>/<pid>/<n>" */
+  id?: string
+  /** Most tasks run at once. @default 32 */
+  concurrency?: number
+  /** CPUs it offers to tasks. @default the machine's */
+  cpus?: number
+  /** Memory it offers, bytes or a size like "8GB". @default the machine's */
+  memory?: number | string
+  /** @default os.hostname() */
+  hostname?: string
+  /** Length of a claim's lease, ms. @default 30000 */
+  leaseMs?: number
+  /** Period of lease renewal, ms. @default leaseMs / 3 */
+  heartbeatMs?: number
+  /** Modules imported before the first task (they define tasks and patterns). */
+  imports?: string[]
+  /** Back-up look for work when no event came, ms. @default 5000 */
+  pollMs?: number
+}
+
+/** A claimed task being run. */
+interface Run {
+  record: TaskRecord
+  cpus: number
+  memory: number
+  abort: AbortController
+  pid: number | null
+  /** Signal that killed it, if one did. */
+  killedBy: string | null
+  lost: boolean
+}
+
+let workerCount = 0
+const TERMINATING = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGABRT'])
+
+/** Claims tasks from a broker and runs them. */
+export class Worker {
+  readonly id: string
+  readonly capacity: Capacity
+  readonly hostname: string
+  private readonly concurrency: number
+  private readonly leaseMs: number
+  private readonly heartbeatMs: number
+  private readonly pollMs: number
+  private readonly imports: string[]
+  private readonly running = new Map<number, Run>()
+  private usedCpus = 0
+  private usedMemory = 0
+  private signalled = false
+  private wakeUp: (() => void) | null = null
+  private stopping = false
+  private active = false
+  private imported: Promise<void> | null = null
+
+  constructor(
+    readonly broker: BaseBroker,
+    options: WorkerOptions = {},
+  ) {
+    const detected = detectCapacity()
+    this.hostname = options.hostname ?? hostname()
+    this.id = options.id ?? `${this.hostname}/${process.pid}/${++workerCount}`
+    this.concurrency = positive(options.concurrency ?? 32, 'concurrency')
+    this.capacity = {
+      cpus: positive(options.cpus ?? detected.cpus, 'cpus'),
+      memory: options.memory === undefined ? detected.memory : parseBytes(options.memory),
+    }
+    this.leaseMs = positive(options.leaseMs ?? 30_000, 'leaseMs')
+    this.heartbeatMs = positive(options.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 3)), 'heartbeatMs')
+    this.pollMs = positive(options.pollMs ?? 5000, 'pollMs')
+    this.imports = options.imports ?? []
+  }
+
+  /** Runs one ready task, if there is one. Resolves true if it ran one. */
+  async runOne(): Promise<boolean> {
+    return (await this.loop('one')) > 0
+  }
+
+  /** Runs tasks until nothing it can run is left (delayed tasks are waited for). Resolves with the count run. */
+  runToEnd(): Promise<number> {
+    return this.loop('end')
+  }
+
+  /** Runs tasks until `stop()`. */
+  async runForever(): Promise<void> {
+    await this.loop('forever')
+  }
+
+  /** Stops taking work; resolves when the running tasks have finished. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.wake()
+    while (this.active || this.running.size > 0) await new Promise((r) => setTimeout(r, 5))
+  }
+
+  /** Ids of the tasks running now. */
+  get runningIds(): number[] {
+    return [...this.running.keys()]
+  }
+
+  private wake = (): void => {
+    this.signalled = true
+    const w = this.wakeUp
+    this.wakeUp = null
+    w?.()
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    if (this.signalled) {
+      this.signalled = false
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null
+        resolve()
+      }, ms)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    }).then(() => {
+      this.signalled = false
+    })
+  }
+
+  private loadImports(): Promise<void> {
+    this.imported ??= (async () => {
+      for (const spec of this.imports) {
+        const url = spec.startsWith('.') || spec.startsWith('/') ? pathToFileURL(resolvePath(spec)).href : spec
+        await import(url)
+      }
+    })()
+    return this.imported
+  }
+
+  private async loop(mode: 'one' | 'end' | 'forever'): Promise<number> {
+    if (this.active) throw new ValidationError('this worker is already running')
+    this.active = true
+    this.stopping = false
+    await this.loadImports()
+    const offWork = this.broker.on('new_work', this.wake)
+    const heartbeat = setInterval(() => void this.renewLeases(), this.heartbeatMs)
+    const reaper = setInterval(() => void this.broker.reapExpired().catch(() => {}), Math.max(50, this.leaseMs / 2))
+    heartbeat.unref()
+    reaper.unref()
+    let ran = 0
+    try {
+      await this.broker.reapExpired()
+      while (!this.stopping) {
+        let claimed = 0
+        let nextRunAt: number | null = null
+        while (this.running.size < this.concurrency && !this.stopping) {
+          const limit = mode === 'one' ? 1 : this.concurrency - this.running.size
+          const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
+          nextRunAt = result.nextRunAt
+          for (const record of result.tasks) this.start(record)
+          claimed += result.tasks.length
+          if (mode === 'one' || result.tasks.length < limit) break
+        }
+        ran += claimed
+        if (mode === 'one' && (ran > 0 || this.running.size === 0)) {
+          if (ran > 0 || nextRunAt === null) break
+        }
+        if (mode === 'end' && claimed === 0 && this.running.size === 0 && nextRunAt === null) break
+        const delay = nextRunAt === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, nextRunAt - Date.now()))
+        await this.waitForWake(delay)
+      }
+      while (this.running.size > 0) await this.waitForWake(this.pollMs)
+    } finally {
+      offWork()
+      clearInterval(heartbeat)
+      clearInterval(reaper)
+      this.active = false
+    }
+    return ran
+  }
+
+  /** Whether a task fits in what is left of this worker now. */
+  private fits = (task: TaskRecord): boolean => {
+    if (task.platform && task.platform !== process.platform) return false
+    const cpus = cpusNeeded(task, this.capacity)
+    const memory = memoryNeeded(task)
+    if (cpus > this.capacity.cpus + 1e-9 || memory > this.capacity.memory) return false
+    return this.usedCpus + cpus <= this.capacity.cpus + 1e-9 && this.usedMemory + memory <= this.capacity.memory
+  }
+
+  private start(record: TaskRecord): void {
+    const run: Run = {
+      record,
+      cpus: cpusNeeded(record, this.capacity),
+      memory: memoryNeeded(record),
+      abort: new AbortController(),
+      pid: null,
+      killedBy: null,
+      lost: false,
+    }
+    this.running.set(record.id, run)
+    this.usedCpus += run.cpus
+    this.usedMemory += run.memory
+    const offSignal = this.broker.on(`task_signal.${record.id}`, (payload) => this.signal(run, (payload as SignalEvent).signal))
+    this.execute(run)
+      .catch((err: unknown) => {
+        // Could not record the outcome (broker unreachable past the lease): the lease will
+        // expire and the task runs again elsewhere, so nothing is lost.
+        process.emitWarning(`aque worker ${this.id}: task ${record.id}: ${(err as Error).message}`)
+      })
+      .finally(() => {
+        offSignal()
+        this.running.delete(record.id)
+        this.usedCpus -= run.cpus
+        this.usedMemory -= run.memory
+        this.wake()
+      })
+  }
+
+  private signal(run: Run, signal: string): void {
+    if (TERMINATING.has(signal)) {
+      run.killedBy = signal
+      run.abort.abort(signal)
+    }
+    if (run.pid !== null) {
+      try {
+        process.kill(-run.pid, signal as NodeJS.Signals)
+      } catch {
+        // The group is gone already.
+      }
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const leases = [...this.running.values()].map((r) => ({ id: r.record.id, attempt: r.record.attempt }))
+    if (leases.length === 0) return
+    let lost: number[]
+    try {
+      lost = await this.broker.heartbeat(this.id, leases, this.leaseMs)
+    } catch {
+      return // transient: the next beat tries again; the lease is longer than the period
+    }
+    for (const id of lost) {
+      const run = this.running.get(id)
+      if (!run) continue
+      run.lost = true
+      this.signal(run, 'SIGTERM')
+    }
+  }
+
+  private async execute(run: Run): Promise<void> {
+    const { record } = run
+    const writer = new OutputWriter(this.broker, record.id)
+    const write = (stream: string, data: Uint8Array | string) => writer.write(stream, data)
+    let outcome: Outcome
+    try {
+      const pattern = lookupPattern(record.pattern)
+      if (!pattern) throw new PatternMissingError(`no pattern "${record.pattern}" is registered in worker ${this.id}`)
+      const ctx: PatternContext = {
+        record,
+        args: record.args === EMPTY_ARGS ? [] : (decode(record.args) as unknown[]),
+        kwargs: record.kwargs === null ? null : (decode(record.kwargs) as Record<string, unknown>),
+        broker: this.broker,
+        signal: run.abort.signal,
+        resolveFunction: () => resolveFunction(record.func ?? '', record.cwd),
+        dependencyResults: () => this.dependencyResults(record),
+        write,
+        setProcess: (pid) => {
+          run.pid = pid
+        },
+      }
+      const context: RunningTaskContext = { record, broker: this.broker, signal: run.abort.signal, write }
+      const value = await taskStorage.run(context, () => raceAbort(pattern.run(ctx), run.abort.signal))
+      await writer.close()
+      outcome = { status: 'success', result: encode(value, 'result') }
+    } catch (err) {
+      await writer.close().catch(() => {})
+      outcome = this.failure(run, err)
+    }
+    if (run.lost) return
+    await this.broker.finish(record.id, record.attempt, outcome)
+  }
+
+  private failure(run: Run, err: unknown): Outcome {
+    const { record } = run
+    if (run.lost) return { status: 'error', error: encodeError(new LeaseLostError(`worker ${this.id} lost the lease on task ${record.id}`)) }
+    if (run.killedBy) {
+      const killed = err instanceof TaskKilledError ? err : new TaskKilledError(`killed by ${run.killedBy}`)
+      killed.signal = run.killedBy
+      return { status: 'killed', error: encodeError(killed) }
+    }
+    const retryAt = record.retryCount < record.retries ? Date.now() + record.retryDelay * 2 ** record.retryCount : null
+    return { status: 'error', error: encodeError(err), retryAt }
+  }
+
+  private async dependencyResults(record: TaskRecord): Promise<unknown[]> {
+    if (record.dependencies.length === 0) return []
+    const records = await this.broker.fetchRecords(record.dependencies, ['result'])
+    return record.dependencies.map((id) => {
+      const text = records.get(id)?.result
+      return typeof text === 'string' ? decode(text) : null
+    })
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) throw new ValidationError(`${name}: expected a positive number, got ${String(n)}`)
+  return n
+}
+
+/** Stops waiting for a task's code when it is killed; in-process code cannot be stopped otherwise. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new TaskKilledError(`killed by ${String(signal.reason)}`))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new TaskKilledError(`killed by ${String(signal.reason)}`))
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+/** Encodes a thrown value; one that cannot be encoded whole keeps its name, message and stack. */
+function encodeError(err: unknown): string {
+  try {
+    return encode(err)
+  } catch {
+    const e = err instanceof Error ? err : new Error(String(err))
+    const plain = new Error(e.message)
+    plain.name = e.name
+    plain.stack = e.stack ?? ''
+    return encode(plain)
+  }
+}
