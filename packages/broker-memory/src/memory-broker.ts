@@ -404,7 +404,7 @@ export class MemoryBroker extends BaseBroker {
       if (!entry) continue
       for (const id of entry.dependents) {
         const d = this.tasks.get(id)
-        if (!d || d.record.status !== 'error' || d.record.failedDependency === null || !roots.has(d.record.failedDependency)) continue
+        if (d?.record.status !== 'error' || d.record.failedDependency === null || !roots.has(d.record.failedDependency)) continue
         newWork = this.reset(d, now, failed) || newWork
         pending.push(id)
         stack.push(id)

@@ -1,0 +1,52 @@
+import { type BaseBroker, getBroker } from '@aque/core'
+import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+import { submitSuite } from './submit.js'
+
+export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+
+/** Every area of the suite, one file each. */
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite]
+
+/**
+ * Runs the whole conformance suite against a broker. A broker package's test file is:
+ *
+ *   import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+ *   import { runConformance } from '@aque/conformance'
+ *   runConformance({ describe, it, expect, beforeEach, afterEach }, { name: 'redis', create })
+ */
+export function runConformance(t: TestApi, factory: BrokerFactory): void {
+  t.describe(`aque conformance: ${factory.name}`, () => {
+    let current: BaseBroker | null = null
+    const peers: BaseBroker[] = []
+    t.beforeEach(async () => {
+      current = await factory.create()
+    })
+    t.afterEach(async () => {
+      for (const p of peers.splice(0)) await p.close()
+      const b = current
+      current = null
+      if (!b) return
+      if (factory.dispose) await factory.dispose(b)
+      else {
+        await b.destroy()
+        await b.close()
+      }
+    })
+    const ctx: SuiteContext = {
+      t,
+      factory,
+      broker() {
+        if (!current) throw new Error('no broker: called outside a test')
+        return current
+      },
+      async peer() {
+        const b = ctx.broker()
+        if (!b.capabilities.shared) return b
+        const p = await getBroker(b.toUrl())
+        peers.push(p)
+        return p
+      },
+    }
+    for (const area of AREAS) area(ctx)
+  })
+}
