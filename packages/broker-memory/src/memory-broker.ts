@@ -15,6 +15,7 @@ import {
   type SearchPage,
   type TaskField,
   type TaskRecord,
+  type TaskSpec,
   type TaskStatus,
   dependencyFailedText,
 } from '@aque/core'
@@ -46,6 +47,59 @@ function dispatchOrder(a: Queued, b: Queued): boolean {
   if (x.priority !== y.priority) return x.priority > y.priority
   if (x.duration !== y.duration) return x.duration > y.duration
   return x.id < y.id
+}
+
+/**
+ * A stored record built field by field: every record gets the same hidden class (a spread of
+ * the spec made them slow to build and to read, and the copies fed the garbage collector).
+ */
+function newRecord(spec: TaskSpec, id: number, dependencies: number[], now: number): TaskRecord {
+  return {
+    id,
+    status: 'creating',
+    func: spec.func,
+    pattern: spec.pattern,
+    args: spec.args,
+    kwargs: spec.kwargs,
+    name: spec.name,
+    priority: spec.priority,
+    duration: spec.duration,
+    cpus: spec.cpus,
+    memory: spec.memory,
+    host: spec.host,
+    platform: spec.platform,
+    user: spec.user,
+    group: spec.group,
+    cwd: spec.cwd,
+    environ: spec.environ,
+    interpreter: spec.interpreter,
+    isolation: spec.isolation,
+    stdin: spec.stdin,
+    stdinPath: spec.stdinPath,
+    stdoutPath: spec.stdoutPath,
+    stderrPath: spec.stderrPath,
+    ioPaths: spec.ioPaths,
+    retries: spec.retries,
+    retryDelay: spec.retryDelay,
+    runAt: spec.runAt,
+    expects: spec.expects,
+    parent: spec.parent,
+    extra: spec.extra,
+    dependencies,
+    attempt: 0,
+    retryCount: 0,
+    result: null,
+    error: null,
+    failedDependency: null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    worker: null,
+    leaseUntil: null,
+    progress: null,
+    usage: null,
+    reason: null,
+  }
 }
 
 const instances = new Map<string, MemoryBroker>()
@@ -178,25 +232,7 @@ export class MemoryBroker extends BaseBroker {
     }
     const ids = batch.map(() => this.nextId++)
     const entries: Entry[] = batch.map((item, i) => {
-      const record: TaskRecord = {
-        ...item.spec,
-        id: ids[i] as number,
-        status: 'creating',
-        dependencies: item.dependencies.map((d) => ('id' in d ? d.id : (ids[d.index] as number))),
-        attempt: 0,
-        retryCount: 0,
-        result: null,
-        error: null,
-        failedDependency: null,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
-        worker: null,
-        leaseUntil: null,
-        progress: null,
-        usage: null,
-        reason: null,
-      }
+      const record = newRecord(item.spec, ids[i] as number, item.dependencies.map((d) => ('id' in d ? d.id : (ids[d.index] as number))), now)
       const entry: Entry = { record, remaining: 0, dependents: [], queued: null, token: 0 }
       this.tasks.set(record.id, entry)
       this.statusCounts.set('creating', (this.statusCounts.get('creating') ?? 0) + 1)
@@ -255,7 +291,9 @@ export class MemoryBroker extends BaseBroker {
       r.leaseUntil = now + request.leaseMs
       r.reason = null
       this.leases.push({ entry, until: r.leaseUntil, attempt: r.attempt })
-      tasks.push({ ...r })
+      // The broker's own record (trustedRecords): read-only for the worker, which keeps the
+      // attempt it claimed separately.
+      tasks.push(r)
     }
     for (const item of refused) this.readyHeap.push(item)
     let nextRunAt: number | null = null

@@ -41,9 +41,14 @@ export interface WorkerOptions {
 /** A claimed task being run. */
 interface Run {
   record: TaskRecord
+  /** The attempt claimed: the fencing token of this run (the record may change under it). */
+  attempt: number
   cpus: number
   memory: number
-  abort: AbortController
+  /** Made on first use: most tasks never look at their signal. */
+  abort: AbortController | null
+  /** Rejects the wait for the task's code when it is killed. */
+  onKill: ((err: Error) => void) | null
   pid: number | null
   /** Signal that killed it, if one did. */
   killedBy: string | null
@@ -207,9 +212,11 @@ export class Worker {
   private start(record: TaskRecord): void {
     const run: Run = {
       record,
+      attempt: record.attempt,
       cpus: cpusNeeded(record, this.capacity),
       memory: memoryNeeded(record),
-      abort: new AbortController(),
+      abort: null,
+      onKill: null,
       pid: null,
       killedBy: null,
       lost: false,
@@ -236,7 +243,8 @@ export class Worker {
   private signal(run: Run, signal: string): void {
     if (TERMINATING.has(signal)) {
       run.killedBy = signal
-      run.abort.abort(signal)
+      run.abort?.abort(signal)
+      run.onKill?.(new TaskKilledError(`killed by ${signal}`))
     }
     if (run.pid !== null) {
       try {
@@ -248,7 +256,7 @@ export class Worker {
   }
 
   private async renewLeases(): Promise<void> {
-    const leases = [...this.running.values()].map((r) => ({ id: r.record.id, attempt: r.record.attempt }))
+    const leases = [...this.running.values()].map((r) => ({ id: r.record.id, attempt: r.attempt }))
     if (leases.length === 0) return
     let lost: number[]
     try {
@@ -277,7 +285,9 @@ export class Worker {
         args: record.args === EMPTY_ARGS ? [] : (decode(record.args) as unknown[]),
         kwargs: record.kwargs === null ? null : (decode(record.kwargs) as Record<string, unknown>),
         broker: this.broker,
-        signal: run.abort.signal,
+        get signal() {
+          return signalOf(run)
+        },
         resolveFunction: () => resolveFunction(record.func ?? '', record.cwd),
         dependencyResults: () => this.dependencyResults(record),
         write,
@@ -285,8 +295,15 @@ export class Worker {
           run.pid = pid
         },
       }
-      const context: RunningTaskContext = { record, broker: this.broker, signal: run.abort.signal, write }
-      const value = await taskStorage.run(context, () => raceAbort(pattern.run(ctx), run.abort.signal))
+      const context: RunningTaskContext = {
+        record,
+        broker: this.broker,
+        get signal() {
+          return signalOf(run)
+        },
+        write,
+      }
+      const value = await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx)))
       await writer.close()
       outcome = { status: 'success', result: encode(value, 'result') }
     } catch (err) {
@@ -294,7 +311,7 @@ export class Worker {
       outcome = this.failure(run, err)
     }
     if (run.lost) return
-    await this.broker.finish(record.id, record.attempt, outcome)
+    await this.broker.finish(record.id, run.attempt, outcome)
   }
 
   private failure(run: Run, err: unknown): Outcome {
@@ -324,22 +341,20 @@ function positive(n: number, name: string): number {
   return n
 }
 
+function signalOf(run: Run): AbortSignal {
+  if (!run.abort) {
+    run.abort = new AbortController()
+    if (run.killedBy) run.abort.abort(run.killedBy)
+  }
+  return run.abort.signal
+}
+
 /** Stops waiting for a task's code when it is killed; in-process code cannot be stopped otherwise. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TaskKilledError(`killed by ${String(signal.reason)}`))
+function untilKilled<T>(run: Run, work: Promise<T>): Promise<T> {
+  if (run.killedBy) return Promise.reject(new TaskKilledError(`killed by ${run.killedBy}`))
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TaskKilledError(`killed by ${String(signal.reason)}`))
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
+    run.onKill = reject
+    work.then(resolve, reject)
   })
 }
 
