@@ -20,6 +20,9 @@ export function runConformance(t: TestApi, factory: BrokerFactory): void {
     const peers: BaseBroker[] = []
     t.beforeEach(async () => {
       current = await factory.create()
+      // Listening from the start: a future or worker of the test never waits on a
+      // subscription that is still being set up.
+      await current.ready()
     })
     t.afterEach(async () => {
       for (const p of peers.splice(0)) await p.close()
@@ -44,6 +47,7 @@ export function runConformance(t: TestApi, factory: BrokerFactory): void {
         if (!b.capabilities.shared) return b
         const p = await getBroker(b.toUrl())
         peers.push(p)
+        await p.ready()
         return p
       },
     }
