@@ -1,11 +1,12 @@
 import { type BaseBroker, getBroker } from '@aque/core'
 import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+import { graphSuite } from './graph.js'
 import { submitSuite } from './submit.js'
 
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
