@@ -82,11 +82,18 @@ export class Future<T = unknown> {
       wake?.()
     })
     let finished = false
-    const completion = this.wait().then(() => {
-      finished = true
-      wake?.()
-    })
-    completion.catch(() => {})
+    let failure: unknown = null
+    this.wait().then(
+      () => {
+        finished = true
+        wake?.()
+      },
+      (err: unknown) => {
+        failure = err
+        finished = true
+        wake?.()
+      },
+    )
     try {
       let seq = 0
       for (;;) {
@@ -96,6 +103,7 @@ export class Future<T = unknown> {
           })
           wake = null
         }
+        if (failure) throw failure
         const last = finished
         dirty = false
         for (const chunk of await this.broker.getOutput([this.id], { since: seq })) {
