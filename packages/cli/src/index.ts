@@ -1,0 +1,2 @@
+/** @aque/cli: the `aque` command line. */
+export {}
