@@ -1,0 +1,93 @@
+import { type BaseBroker, Queue, type TaskPrototype, Worker } from '@aque/core'
+import type { SuiteContext } from './harness.js'
+import { WAIT, runAll, uniqueToken, within } from './helpers.js'
+import { add, record, runsOf, square } from './tasks.js'
+
+/** The in-process Worker on this broker: several at once, one at a time, fit, delayed tasks. */
+export function workersSuite({ t, broker, peer }: SuiteContext): void {
+  const { describe, it, expect } = t
+  describe('workers', () => {
+    it('3 workers of concurrency 4 run each of 1,000 tasks exactly once', async () => {
+      const queue = new Queue({ broker: broker() })
+      const token = uniqueToken()
+      const n = 1000
+      const futures = await queue.submitMany(Array.from({ length: n }, (_, i): TaskPrototype => ({ func: record, args: [token, i] })))
+      // For a shared broker each worker has its own connection, as separate processes would.
+      const brokers: BaseBroker[] = [broker(), await peer(), await peer()]
+      const workers = brokers.map((b, i) => new Worker(b, { concurrency: 4, id: `exactly-once-${i}` }))
+      await within(Promise.all(workers.map((w) => w.runToEnd())), 'three workers to run 1,000 tasks', 60_000)
+      const perTask = new Map<number, number>()
+      for (const run of runsOf(token)) perTask.set(run.id, (perTask.get(run.id) ?? 0) + 1)
+      expect(perTask.size).toBe(n)
+      for (const f of futures) expect(perTask.get(f.id)).toBe(1)
+      expect((await broker().counts()).success).toBe(n)
+      const sample = await broker().fetch([futures[0]?.id as number, futures[n - 1]?.id as number], ['attempt', 'result'])
+      for (const task of sample.values()) expect(task.attempt).toBe(1)
+    }, 90_000)
+
+    it('runOne runs one task and reports whether it ran one', async () => {
+      const queue = new Queue({ broker: broker() })
+      const token = uniqueToken()
+      await queue.submitMany([
+        { func: record, args: [token, 'a'] },
+        { func: record, args: [token, 'b'] },
+      ])
+      const worker = new Worker(broker())
+      expect(await within(worker.runOne(), 'runOne')).toBe(true)
+      expect(runsOf(token)).toHaveLength(1)
+      expect(await within(worker.runOne(), 'runOne')).toBe(true)
+      expect(await within(worker.runOne(), 'runOne')).toBe(false)
+      expect(runsOf(token).map((r) => r.label)).toEqual(['a', 'b'])
+    })
+
+    it('a task that does not fit a worker stays pending for one it fits', async () => {
+      const queue = new Queue({ broker: broker() })
+      const [big, small, elsewhere] = await queue.submitMany([
+        { func: square, args: [3], cpus: 4, priority: 2000 },
+        { func: square, args: [2], cpus: 1 },
+        { func: square, args: [4], platform: 'no-such-platform' },
+      ])
+      expect(await runAll(broker(), { cpus: 1 })).toBe(1)
+      expect(await small?.result({ timeout: WAIT })).toBe(4)
+      expect(await big?.status()).toBe('pending')
+      expect(await runAll(await peer(), { cpus: 4 })).toBe(1)
+      expect(await big?.result({ timeout: WAIT })).toBe(9)
+      expect(await elsewhere?.status()).toBe('pending')
+    })
+
+    it('a delayed task (runAt) does not run before its time, and runs after', async () => {
+      const queue = new Queue({ broker: broker() })
+      const token = uniqueToken()
+      const runAt = Date.now() + 300
+      const delayed = await queue.submitEx({ func: record, args: [token, 'delayed'], runAt: new Date(runAt) })
+      const now = await queue.submit(record, token, 'now')
+      const claim = await broker().claim({ worker: 'w-early', limit: 5, leaseMs: 30_000 })
+      expect(claim.tasks.map((task) => task.id)).toEqual([now.id])
+      if (Date.now() < runAt) {
+        expect((await broker().claim({ worker: 'w-early', limit: 5, leaseMs: 30_000 })).tasks).toEqual([])
+      }
+      expect(await delayed.status()).toBe('pending')
+      // runToEnd waits for the delayed task rather than giving up on it.
+      await runAll(broker())
+      expect(await delayed.result({ timeout: WAIT })).toBe('delayed')
+      const run = runsOf(token).find((r) => r.label === 'delayed')
+      expect(run?.time).toBeGreaterThanOrEqual(runAt)
+    })
+
+    it('a worker running forever picks up tasks submitted while it waits, and stops when asked', async () => {
+      const worker = new Worker(await peer(), { concurrency: 2 })
+      const running = worker.runForever()
+      try {
+        const queue = new Queue({ broker: broker() })
+        const futures = await queue.submitMany([1, 2, 3].map((n) => ({ func: add, args: [n, 10] })))
+        expect(await Promise.all(futures.map((f) => f.result({ timeout: WAIT })))).toEqual([11, 12, 13])
+        const later = await queue.submit(square, 7)
+        expect(await later.result({ timeout: WAIT })).toBe(49)
+      } finally {
+        await within(worker.stop(), 'the worker to stop')
+        await running
+      }
+      expect(worker.runningIds).toEqual([])
+    })
+  })
+}
