@@ -1,8 +1,10 @@
 import { type BaseBroker, getBroker } from '@aque/core'
 import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+import { eventsSuite } from './events.js'
 import { graphSuite } from './graph.js'
 import { killSuite } from './kill.js'
 import { leaseSuite } from './lease.js'
+import { outputSuite } from './output.js'
 import { retrySuite } from './retry.js'
 import { submitSuite } from './submit.js'
 import { workersSuite } from './workers.js'
@@ -10,7 +12,7 @@ import { workersSuite } from './workers.js'
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
