@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs'
 import { execa } from 'execa'
-import { decode } from '../codec/codec.js'
 import { CommandError } from '../errors/classes.js'
 import type { Pattern } from './pattern.js'
+import { inheritedEnviron, runAs, stdinBytes } from './shell-inputs.js'
 
 /**
  * Runs `args` as a command (program first) in its own process group, so that a signal reaches
@@ -15,8 +15,12 @@ export const shellPattern: Pattern = {
   async run(ctx) {
     const [program, ...rest] = ctx.args.map(String)
     const t = ctx.record
-    const env: Record<string, string> = { ...(t.environ ?? {}), AQUE_TID: String(t.id), AQUE_BROKER: ctx.broker.toUrl() }
-    const stdin = t.stdin === null ? undefined : (decode(t.stdin) as string | Uint8Array)
+    const env: Record<string, string> = {
+      ...(await inheritedEnviron(ctx.broker, t)),
+      AQUE_TID: String(t.id),
+      AQUE_BROKER: ctx.broker.toUrl(),
+    }
+    const stdin = await stdinBytes(ctx.broker, t)
     const child = execa(program as string, rest, {
       cwd: t.cwd ?? undefined,
       env,
@@ -25,13 +29,11 @@ export const shellPattern: Pattern = {
       reject: false,
       buffer: false,
       stripFinalNewline: false,
+      ...runAs(t),
       ...(stdin !== undefined ? { input: stdin } : t.stdinPath ? { inputFile: t.stdinPath } : { stdin: 'ignore' as const }),
     })
     if (child.pid !== undefined) ctx.setProcess(child.pid)
-    const files = [
-      t.stdoutPath ? createWriteStream(t.stdoutPath) : null,
-      t.stderrPath ? createWriteStream(t.stderrPath) : null,
-    ]
+    const files = [t.stdoutPath ? createWriteStream(t.stdoutPath) : null, t.stderrPath ? createWriteStream(t.stderrPath) : null]
     child.stdout?.on('data', (chunk: Buffer) => {
       ctx.write('stdout', chunk)
       files[0]?.write(chunk)
@@ -44,7 +46,11 @@ export const shellPattern: Pattern = {
     await Promise.all(files.map((f) => (f ? new Promise((resolve) => f.end(resolve)) : null)))
     if (result.exitCode === 0 && !result.signal) return 0
     const err = new CommandError(
-      result.signal ? `${program} was ended by ${result.signal}` : result.failed && result.exitCode === undefined ? `${program} could not start: ${result.message}` : `${program} exited with code ${result.exitCode}`,
+      result.signal
+        ? `${program} was ended by ${result.signal}`
+        : result.exitCode === undefined
+          ? `${program} could not start: ${result.message}`
+          : `${program} exited with code ${result.exitCode}`,
     )
     err.exitCode = result.exitCode ?? null
     err.signal = result.signal ?? null

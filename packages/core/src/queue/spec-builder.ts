@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
 import { EMPTY_ARGS, encode } from '../codec/codec.js'
 import { FunctionResolutionError, ValidationError } from '../errors/classes.js'
 import { type AnyFunction, isTaskDefinition, localReference, lookupTask, nameOfFunction } from '../functions/registry.js'
@@ -39,6 +41,33 @@ export function functionReference(func: unknown, capabilities: BrokerCapabilitie
   throw new ValidationError('func: expected a task() definition, a function or a name')
 }
 
+function explicitParent(value: unknown): number | null {
+  if (value === undefined || value === null) return null
+  return typeof value === 'number' ? value : (value as { id: number }).id
+}
+
+/**
+ * Scheduling hints of a shell task: its arguments that name existing files or directories
+ * (relative to its cwd), and their total size in bytes as a pseudo-duration, so that bigger
+ * jobs start first at equal priority.
+ */
+function pathHints(args: unknown[], cwd: string | null): { paths: string[]; bytes: number } | null {
+  const paths: string[] = []
+  let bytes = 0
+  for (const arg of args.slice(1)) {
+    if (typeof arg !== 'string' || arg === '' || arg.startsWith('-') || arg.length > 4096) continue
+    const path = isAbsolute(arg) ? arg : resolve(cwd ?? '.', arg)
+    try {
+      const info = statSync(path)
+      paths.push(path)
+      if (info.isFile()) bytes += info.size
+    } catch {
+      // Not a path: an ordinary argument.
+    }
+  }
+  return paths.length > 0 ? { paths, bytes } : null
+}
+
 function formatIssue(issue: { path: PropertyKey[]; message: string }, where: string): string {
   const path = issue.path.map(String).join('.')
   return `${where}${path ? `${path}: ` : ''}${issue.message}`
@@ -73,6 +102,8 @@ export function buildSpec(proto: TaskPrototype, capabilities: BrokerCapabilities
     extra[key] = proto[key]
   }
   const defaults = submitterDefaults()
+  const cwd = p.cwd ?? parent?.cwd ?? defaults.cwd
+  const hints = pattern === 'shell' && p.ioPaths === undefined ? pathHints(p.args ?? [], cwd) : null
   return {
     func,
     pattern,
@@ -80,14 +111,14 @@ export function buildSpec(proto: TaskPrototype, capabilities: BrokerCapabilities
     kwargs: p.kwargs ? encode(p.kwargs, `${where}kwargs`) : null,
     name: p.name ?? null,
     priority: p.priority ?? parent?.priority ?? 1000,
-    duration: p.duration ?? 0,
+    duration: p.duration ?? hints?.bytes ?? 0,
     cpus: p.cpus ?? null,
     memory: p.memory === undefined || p.memory === null ? null : parseBytes(p.memory, `${where}memory`),
     host: p.host !== undefined ? p.host : (parent?.host ?? null),
     platform: p.platform !== undefined ? p.platform : (parent?.platform ?? null),
     user: p.user ?? parent?.user ?? defaults.user,
     group: p.group ?? parent?.group ?? defaults.group,
-    cwd: p.cwd ?? parent?.cwd ?? defaults.cwd,
+    cwd,
     environ: p.environ !== undefined ? p.environ : (parent?.environ ?? null),
     interpreter: p.interpreter ?? null,
     isolation: p.isolation ?? null,
@@ -95,12 +126,12 @@ export function buildSpec(proto: TaskPrototype, capabilities: BrokerCapabilities
     stdinPath: p.stdinPath ?? null,
     stdoutPath: p.stdoutPath ?? null,
     stderrPath: p.stderrPath ?? null,
-    ioPaths: p.ioPaths ?? null,
+    ioPaths: p.ioPaths ?? hints?.paths ?? null,
     retries: p.retries ?? 0,
     retryDelay: p.retryDelay ?? 1000,
     runAt: toRunAt(p.runAt),
     expects: p.expects ?? null,
-    parent: parent?.id ?? null,
+    parent: explicitParent(p.parent) ?? parent?.id ?? null,
     extra: extra ? encode(extra, `${where}extra`) : null,
   }
 }

@@ -18,6 +18,8 @@ export interface TaskPrototype {
   /** @default "generic" (`null` is the group pattern, which runs nothing) */
   pattern?: string | null
   dependencies?: Dependency[]
+  /** The task this one belongs to (a group): its `environ` is inherited at run time. @default the running task, inside one */
+  parent?: number | Future<unknown> | null
   name?: string | null
   /** Larger runs first. @default 1000 */
   priority?: number
@@ -64,6 +66,9 @@ export const prototypeSchema = z.looseObject({
   kwargs: z.record(z.string(), z.unknown()).nullable().optional(),
   pattern: z.string().min(1).nullable().optional(),
   dependencies: z.array(z.unknown()).optional(),
+  parent: z
+    .custom<unknown>((v) => v === null || v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) || (typeof v === 'object' && typeof (v as { id?: unknown }).id === 'number'), 'expected a task id or a Future')
+    .optional(),
   name: optionalString,
   priority: z.number().int().optional(),
   cpus: z.number().refine((n) => Number.isFinite(n) && n !== 0, 'expected a non-zero finite number').nullable().optional(),

@@ -12,7 +12,11 @@ import { type PatternContext, lookupPattern } from '../patterns/pattern.js'
 import { parseBytes } from '../task/bytes.js'
 import type { TaskRecord } from '../task/record.js'
 import { OutputWriter } from './output-writer.js'
+import { checkExpectations } from './expectations.js'
+import { detectHostIdentity } from './host-identity.js'
+import { type WorkerIdentity, currentUser, refusal } from './requirements.js'
 import { type Capacity, cpusNeeded, detectCapacity, memoryNeeded } from './resources.js'
+import { UsageSampler } from './usage-sampler.js'
 import { type RunningTaskContext, taskStorage } from './task-context.js'
 
 registerBuiltinPatterns()
@@ -36,6 +40,8 @@ export interface WorkerOptions {
   imports?: string[]
   /** Back-up look for work when no event came, ms. @default 5000 */
   pollMs?: number
+  /** Period of CPU and memory sampling of shell tasks' processes, ms. @default 5000 */
+  usageMs?: number
 }
 
 /** A claimed task being run. */
@@ -50,6 +56,7 @@ interface Run {
   /** Rejects the wait for the task's code when it is killed. */
   onKill: ((err: Error) => void) | null
   pid: number | null
+  sampler: UsageSampler | null
   /** Signal that killed it, if one did. */
   killedBy: string | null
   lost: boolean
@@ -68,9 +75,15 @@ export class Worker {
   private readonly heartbeatMs: number
   private readonly pollMs: number
   private readonly imports: string[]
+  private readonly usageMs: number
+  private readonly identity: WorkerIdentity
+  /** Tasks whose refusal reason this worker has stored already. */
+  private readonly noted = new Set<number>()
   private readonly running = new Map<number, Run>()
   private usedCpus = 0
   private usedMemory = 0
+  /** Reservations of the candidates accepted during the claim in flight. */
+  private readonly claiming = { cpus: 0, memory: 0 }
   private signalled = false
   private wakeUp: (() => void) | null = null
   private stopping = false
@@ -93,6 +106,9 @@ export class Worker {
     this.heartbeatMs = positive(options.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 3)), 'heartbeatMs')
     this.pollMs = positive(options.pollMs ?? 5000, 'pollMs')
     this.imports = options.imports ?? []
+    this.usageMs = positive(options.usageMs ?? 5000, 'usageMs')
+    const me = currentUser()
+    this.identity = { host: detectHostIdentity(this.hostname), platform: process.platform, user: me.user, isRoot: me.isRoot, capacity: this.capacity }
   }
 
   /** Runs one ready task, if there is one. Resolves true if it ran one. */
@@ -176,7 +192,11 @@ export class Worker {
         let nextRunAt: number | null = null
         while (this.running.size < this.concurrency && !this.stopping) {
           const limit = mode === 'one' ? 1 : this.concurrency - this.running.size
+          this.claiming.cpus = 0
+          this.claiming.memory = 0
           const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
+          this.claiming.cpus = 0
+          this.claiming.memory = 0
           nextRunAt = result.nextRunAt
           for (const record of result.tasks) this.start(record)
           claimed += result.tasks.length
@@ -200,13 +220,30 @@ export class Worker {
     return ran
   }
 
-  /** Whether a task fits in what is left of this worker now. */
+  /**
+   * Whether a task fits in what is left of this worker now. A task this worker can never run
+   * gets the reason stored on it (once), so that people see why it waits.
+   */
   private fits = (task: TaskRecord): boolean => {
-    if (task.platform && task.platform !== process.platform) return false
+    if (task.host !== null || task.platform !== null || task.user !== null || task.cwd !== null || task.cpus !== null || task.memory !== null) {
+      const why = refusal(task, this.identity)
+      if (why) {
+        if (task.reason !== why && !this.noted.has(task.id)) {
+          this.noted.add(task.id)
+          if (this.noted.size > 100_000) this.noted.clear()
+          this.broker.setReason(task.id, why).catch(() => {})
+        }
+        return false
+      }
+    }
     const cpus = cpusNeeded(task, this.capacity)
     const memory = memoryNeeded(task)
-    if (cpus > this.capacity.cpus + 1e-9 || memory > this.capacity.memory) return false
-    return this.usedCpus + cpus <= this.capacity.cpus + 1e-9 && this.usedMemory + memory <= this.capacity.memory
+    const { claiming } = this
+    if (this.usedCpus + claiming.cpus + cpus > this.capacity.cpus + 1e-9 || this.usedMemory + claiming.memory + memory > this.capacity.memory) return false
+    // Tasks accepted earlier in the same claim are not started yet: count them too.
+    claiming.cpus += cpus
+    claiming.memory += memory
+    return true
   }
 
   private start(record: TaskRecord): void {
@@ -218,6 +255,7 @@ export class Worker {
       abort: null,
       onKill: null,
       pid: null,
+      sampler: null,
       killedBy: null,
       lost: false,
     }
@@ -293,6 +331,11 @@ export class Worker {
         write,
         setProcess: (pid) => {
           run.pid = pid
+          run.sampler = new UsageSampler(pid, this.usageMs, (usage) => {
+            write('usage', `${JSON.stringify({ time: Date.now(), ...usage })}\n`)
+            this.broker.usage(record.id, usage).catch(() => {})
+          })
+          run.sampler.start()
         },
       }
       const context: RunningTaskContext = {
@@ -304,14 +347,26 @@ export class Worker {
         write,
       }
       const value = await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx)))
+      await this.stopSampler(run)
+      await checkExpectations(record)
       await writer.close()
       outcome = { status: 'success', result: encode(value, 'result') }
     } catch (err) {
+      await this.stopSampler(run)
       await writer.close().catch(() => {})
       outcome = this.failure(run, err)
     }
     if (run.lost) return
     await this.broker.finish(record.id, run.attempt, outcome)
+  }
+
+  /** Stops sampling and stores the totals (a last sample only if none was taken: the process is gone). */
+  private async stopSampler(run: Run): Promise<void> {
+    const sampler = run.sampler
+    if (!sampler) return
+    run.sampler = null
+    const usage = sampler.stop()
+    await this.broker.usage(run.record.id, usage).catch(() => {})
   }
 
   private failure(run: Run, err: unknown): Outcome {
