@@ -1,10 +1,12 @@
 import { type BaseBroker, getBroker } from '@aque/core'
 import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+import { errorsSuite } from './errors.js'
 import { eventsSuite } from './events.js'
 import { graphSuite } from './graph.js'
 import { killSuite } from './kill.js'
 import { leaseSuite } from './lease.js'
 import { outputSuite } from './output.js'
+import { patternsSuite } from './patterns.js'
 import { retrySuite } from './retry.js'
 import { submitSuite } from './submit.js'
 import { workersSuite } from './workers.js'
@@ -12,7 +14,7 @@ import { workersSuite } from './workers.js'
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:

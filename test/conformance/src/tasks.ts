@@ -4,7 +4,7 @@
  * of the suite run in this process, so the module-level records below see every run. Each test
  * keys its records with a token of its own (`uniqueToken()`), passed as an argument.
  */
-import { currentTask, registerErrorClass, task } from '@aque/core'
+import { currentTask, registerErrorClass, registerPattern, task } from '@aque/core'
 import { type Deferred, deferred } from './helpers.js'
 
 export const add = task('conformance.add', (a: number, b: number) => a + b)
@@ -33,6 +33,25 @@ registerErrorClass(AppError)
 export const throwAppError = task('conformance.throwAppError', function throwAppError(reason: string): never {
   throw new AppError(`app failure: ${reason}`, { reason, limit: 2n ** 70n })
 })
+/** A class no one registered: it comes back by name, not as itself. */
+class UnregisteredError extends Error {
+  override name = 'UnregisteredError'
+  hint = 'kept'
+}
+export const throwUnregistered = task('conformance.throwUnregistered', (): never => {
+  throw new UnregisteredError('not registered anywhere')
+})
+/** Returns what the codec cannot carry. */
+export const returnFunction = task('conformance.returnFunction', () => () => 1)
+
+/** A pattern of the suite's own: doubles its first argument. */
+registerPattern({
+  name: 'conformance.double',
+  async run(ctx) {
+    return (ctx.args[0] as number) * 2
+  },
+})
+
 export const throwWithCause = task('conformance.throwWithCause', function throwWithCause(): never {
   throw new Error('outer', { cause: new RangeError('inner') })
 })
