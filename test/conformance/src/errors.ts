@@ -76,10 +76,10 @@ export function errorsSuite({ t, broker }: SuiteContext): void {
       const queue = new Queue({ broker: broker() })
       const future = await queue.submit(throwWithCause)
       await runAll(broker())
-      const err = await future.exception({ timeout: WAIT })
-      expect(err?.message).toBe('outer')
-      expect(err?.cause).toBeInstanceOf(RangeError)
-      expect((err?.cause as Error).message).toBe('inner')
+      const err = (await future.exception({ timeout: WAIT })) as Error
+      expect(err.message).toBe('outer')
+      expect(err.cause).toBeInstanceOf(RangeError)
+      expect((err.cause as Error).message).toBe('inner')
     })
 
     it('a result the codec cannot carry ends the task in error', async () => {
@@ -144,7 +144,7 @@ export function errorsSuite({ t, broker }: SuiteContext): void {
       expect((back.error.cause as Error).message).toBe('inner')
       // The arguments were stored through the same codec.
       const task = await future.task()
-      expect((task.args[0] as typeof value).big).toBe(value.big)
+      expect((task.args as [typeof value])[0].big).toBe(value.big)
     })
   })
 }
