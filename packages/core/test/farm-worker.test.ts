@@ -125,3 +125,41 @@ describe('farm worker', () => {
     expect(chunks.some((c) => c.stream === 'usage')).toBe(true)
   })
 })
+
+describe('kill and shutdown', () => {
+  it('kills a task with its dependencies', async () => {
+    const { queue, broker } = await setup()
+    const leaf = { pattern: 'shell', args: ['true'] }
+    const mid = { pattern: 'shell', args: ['true'], dependencies: [leaf] }
+    const top = await queue.submitEx({ pattern: 'shell', args: ['true'], dependencies: [mid] })
+    const unrelated = await queue.submit(() => 1)
+    await broker.kill([top.id], 'SIGTERM', { dependencies: true })
+    const tasks = await broker.fetch([1, 2, 3, unrelated.id], ['status'])
+    expect([1, 2, 3].map((id) => tasks.get(id)?.status)).toEqual(['killed', 'killed', 'killed'])
+    expect(tasks.get(unrelated.id)?.status).toBe('pending')
+  })
+
+  it('stop with a grace period kills what still runs and hands it back to pending', async () => {
+    const { queue, worker, broker } = await setup()
+    const f = await queue.submitEx({ pattern: 'shell', args: ['sleep', '30'] })
+    const started = new Promise<void>((resolve) => broker.on(`task_status.${f.id}`, (p) => (p as { status: string }).status === 'running' && resolve()))
+    const running = worker.runForever()
+    await started
+    const pid = await new Promise<number>((resolve) => {
+      const poll = setInterval(() => {
+        const pid = worker.pidOf(f.id)
+        if (pid) {
+          clearInterval(poll)
+          resolve(pid)
+        }
+      }, 5)
+    })
+    await worker.stop({ graceMs: 50 })
+    await running
+    expect(await f.status()).toBe('pending')
+    expect((await f.task()).attempt).toBe(1)
+    // The process group is gone.
+    await new Promise((r) => setTimeout(r, 100))
+    expect(() => process.kill(-pid, 0)).toThrow()
+  })
+})

@@ -126,6 +126,16 @@ export abstract class BaseBroker implements BrokerImplementation {
     return this._heartbeat(worker, leases, leaseMs, Date.now())
   }
 
+  /**
+   * Hands claimed tasks back to `pending` at once (a worker shutting down): their leases are
+   * cut to now, then reaped. Built on the contract's heartbeat and reap.
+   */
+  async handBack(worker: string, leases: LeaseRef[]): Promise<void> {
+    if (leases.length === 0) return
+    await this._heartbeat(worker, leases, 0, Date.now())
+    await this.reapExpired()
+  }
+
   /** Records how a run ended, fenced by `attempt` (null: unfenced). False if the run had lost its lease. */
   async finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
     const result = await this._finish(id, attempt, outcome, Date.now())
@@ -207,14 +217,39 @@ export abstract class BaseBroker implements BrokerImplementation {
     }
   }
 
-  /** Kills tasks that are not complete (pending ones at once; running ones also get the signal). */
-  async kill(ids: number[], signal = 'SIGTERM'): Promise<void> {
+  /**
+   * Kills tasks that are not complete (pending ones at once; running ones also get the signal).
+   * With `dependencies`, the tasks they depend on, transitively, are killed too (`aque kill -r`).
+   */
+  async kill(ids: number[], signal = 'SIGTERM', options: { dependencies?: boolean } = {}): Promise<void> {
+    let targets = checkIds(ids)
+    if (options.dependencies) targets = await this.dependencyClosure(targets)
     const err = new TaskKilledError(`killed by ${signal}`)
     err.signal = signal
     err.stack = `${err.name}: ${err.message}`
-    const result = await this._kill(checkIds(ids), encode(err), Date.now())
+    const result = await this._kill(targets, encode(err), Date.now())
     await this.publishChanges(result)
     await Promise.all(result.running.map((id) => this.emit(`task_signal.${id}`, { id, signal })))
+  }
+
+  /** The ids and every task they depend on, transitively. */
+  async dependencyClosure(ids: number[]): Promise<number[]> {
+    const seen = new Set(ids)
+    let frontier = ids
+    while (frontier.length > 0) {
+      const records = await this._fetch(frontier, ['id', 'dependencies'])
+      const next: number[] = []
+      for (const record of records.values()) {
+        for (const dep of record.dependencies ?? []) {
+          if (!seen.has(dep)) {
+            seen.add(dep)
+            next.push(dep)
+          }
+        }
+      }
+      frontier = next
+    }
+    return [...seen]
   }
 
   /** Sends a signal to the processes of running tasks without changing their state. */

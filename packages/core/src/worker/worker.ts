@@ -126,11 +126,34 @@ export class Worker {
     await this.loop('forever')
   }
 
-  /** Stops taking work; resolves when the running tasks have finished. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work; resolves when the running tasks have finished. With `graceMs`, tasks
+   * still running after that long are killed (their process groups get SIGTERM, then SIGKILL)
+   * and handed back to `pending` for another worker, so none is left running orphaned or marked
+   * running forever.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
     this.stopping = true
     this.wake()
-    while (this.active || this.running.size > 0) await new Promise((r) => setTimeout(r, 5))
+    const deadline = options.graceMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.graceMs
+    while ((this.active || this.running.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    if (this.running.size === 0) return
+    const runs = [...this.running.values()]
+    for (const run of runs) {
+      run.lost = true
+      this.signal(run, 'SIGTERM')
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    for (const run of runs) if (run.pid !== null) this.signal(run, 'SIGKILL')
+    await this.broker.handBack(
+      this.id,
+      runs.map((r) => ({ id: r.record.id, attempt: r.attempt })),
+    )
+  }
+
+  /** Process (group) id of a running shell task, or null. */
+  pidOf(id: number): number | null {
+    return this.running.get(id)?.pid ?? null
   }
 
   /** Ids of the tasks running now. */
