@@ -1,0 +1,94 @@
+--[[
+  Helpers shared by the scripts (inlined where a script says `--- @include "base"`).
+  KEYS[1] is the key prefix ("aque:" by default); every key is built from it:
+    <p>t:<id>        hash of a task (codec texts verbatim; `_r` remaining dependencies, `_k` dispatch key)
+    <p>d:<id>        set of the ids that depend on task <id>
+    <p>ready         zset of ready tasks, all scores 0, members `_k .. %016d(id)` (lexicographic dispatch order)
+    <p>delayed       zset of ready tasks waiting for runAt (score runAt)
+    <p>leases        zset of running tasks (score leaseUntil)
+    <p>st:<status>   zset of the ids in that status (score id): counts and search
+    <p>all           zset of every id (score id); <p>p:<parent> the same per parent
+    <p>o:<id>        list of output chunks; <p>oo:<id> hash of byte offsets per stream
+    <p>events        the pub/sub channel
+]]
+local P = KEYS[1]
+local COMPLETE = { success = true, error = true, killed = true }
+
+local function tkey(id)
+  return P .. 't:' .. id
+end
+
+local function readyMember(id, k)
+  return k .. string.format('%016d', id)
+end
+
+local function setStatus(id, from, to)
+  redis.call('HSET', tkey(id), 'status', to)
+  if from then
+    redis.call('ZREM', P .. 'st:' .. from, id)
+  end
+  redis.call('ZADD', P .. 'st:' .. to, id, id)
+end
+
+-- Takes a task out of the ready and delayed sets (whichever holds it).
+local function unqueue(id)
+  local k = redis.call('HGET', tkey(id), '_k')
+  if k then
+    redis.call('ZREM', P .. 'ready', readyMember(id, k))
+  end
+  redis.call('ZREM', P .. 'delayed', id)
+end
+
+-- Puts a task whose dependencies all succeeded in the ready set, or the delayed one before runAt.
+local function enqueue(id, now)
+  local v = redis.call('HMGET', tkey(id), 'runAt', '_k')
+  local runAt = tonumber(v[1])
+  if runAt and runAt > now then
+    redis.call('ZADD', P .. 'delayed', runAt, id)
+  else
+    redis.call('ZADD', P .. 'ready', 0, readyMember(id, v[2] or ''))
+  end
+end
+
+local function complete(id, from, to, now)
+  unqueue(id)
+  setStatus(id, from, to)
+  redis.call('HSET', tkey(id), 'finishedAt', now)
+  redis.call('HDEL', tkey(id), 'leaseUntil')
+  redis.call('ZREM', P .. 'leases', id)
+end
+
+-- The stored error of a dependent of failed task `id`: the template with the placeholder id replaced.
+local function failedText(id, status, tplError, tplKilled, placeholder)
+  local tpl = tplError
+  if status == 'killed' then tpl = tplKilled end
+  return (string.gsub(tpl, placeholder, tostring(id)))
+end
+
+-- Fails every not-complete transitive dependent of `root` (iterative, no recursion). Appends to `out`.
+local function propagate(root, status, now, text, out)
+  local stack = { root }
+  while #stack > 0 do
+    local x = table.remove(stack)
+    local deps = redis.call('SMEMBERS', P .. 'd:' .. x)
+    for _, d in ipairs(deps) do
+      local st = redis.call('HGET', tkey(d), 'status')
+      if st and not COMPLETE[st] then
+        complete(d, st, 'error', now)
+        redis.call('HSET', tkey(d), 'error', text, 'failedDependency', root)
+        out[#out + 1] = tonumber(d)
+        stack[#stack + 1] = d
+      end
+    end
+  end
+end
+
+-- Publishes an event to every process, as the broker's _publish does: {"event":…, "payload":…}.
+local function publishStatus(status, ids)
+  if #ids == 0 then return end
+  redis.call('PUBLISH', P .. 'events', '{"event":"task_status","payload":{"ids":[' .. table.concat(ids, ',') .. '],"status":"' .. status .. '"}}')
+end
+
+local function publishNewWork()
+  redis.call('PUBLISH', P .. 'events', '{"event":"new_work","payload":{}}')
+end

@@ -1,0 +1,100 @@
+--[[
+  Creates a batch of tasks atomically: nobody sees part of it (so `creating` is never visible;
+  the tasks appear `pending` at once), ids are consecutive in batch order.
+
+  KEYS[1]  key prefix
+  ARGV[1]  now (ms)
+  ARGV[2]  number of tasks n
+  ARGV[3]  codec text of DependencyFailedError for a dependency in `error`, id = ARGV[5]
+  ARGV[4]  the same for a dependency in `killed`
+  ARGV[5]  the placeholder id in those templates
+  ARGV[6 + 2i], ARGV[7 + 2i]  task i (from 0): JSON object of its stored fields (strings, `_k`
+           the dispatch key prefix), JSON array of its dependencies: ids (> 0) or batch
+           indexes as -(index + 1)
+
+  Returns {0, id} if dependency `id` does not exist (nothing created), else {first id, ...ids of
+  the tasks that ended in error because a dependency had failed}.
+  Publishes task_status (pending: all; error: failed ones) and new_work.
+]]
+--- @include "base"
+
+local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
+
+-- Every named dependency must exist before anything is created.
+local depLists = {}
+for i = 0, n - 1 do
+  local deps = cjson.decode(ARGV[7 + 2 * i])
+  depLists[i] = deps
+  for _, d in ipairs(deps) do
+    if d > 0 and redis.call('EXISTS', tkey(d)) == 0 then
+      return { 0, d }
+    end
+  end
+end
+
+local first = redis.call('INCRBY', P .. 'id', n) - n + 1
+local ids = {}
+local failed = {}
+local newWork = false
+for i = 0, n - 1 do
+  local id = first + i
+  ids[#ids + 1] = id
+  local fields = cjson.decode(ARGV[6 + 2 * i])
+  local key = tkey(id)
+  local args = { 'HSET', key }
+  for f, v in pairs(fields) do
+    args[#args + 1] = f
+    args[#args + 1] = v
+  end
+  local resolved = {}
+  local remaining = 0
+  local failedDep, failedStatus = nil, nil
+  for _, d in ipairs(depLists[i]) do
+    local depId = d
+    if d < 0 then depId = first - d - 1 end
+    resolved[#resolved + 1] = depId
+    -- A dependency named twice counts once.
+    if redis.call('SADD', P .. 'd:' .. depId, id) == 1 then
+      local st = redis.call('HGET', tkey(depId), 'status')
+      if st ~= 'success' then remaining = remaining + 1 end
+      if not failedDep and (st == 'error' or st == 'killed') then
+        failedDep, failedStatus = depId, st
+      end
+    end
+  end
+  args[#args + 1] = 'id'
+  args[#args + 1] = id
+  args[#args + 1] = 'dependencies'
+  args[#args + 1] = '[' .. table.concat(resolved, ',') .. ']'
+  args[#args + 1] = 'attempt'
+  args[#args + 1] = 0
+  args[#args + 1] = 'retryCount'
+  args[#args + 1] = 0
+  args[#args + 1] = 'createdAt'
+  args[#args + 1] = now
+  args[#args + 1] = '_r'
+  args[#args + 1] = remaining
+  redis.call(unpack(args))
+  redis.call('ZADD', P .. 'all', id, id)
+  if fields.parent then
+    redis.call('ZADD', P .. 'p:' .. fields.parent, id, id)
+  end
+  setStatus(id, nil, 'pending')
+  if failedDep then
+    complete(id, 'pending', 'error', now)
+    redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
+    failed[#failed + 1] = id
+  elseif remaining == 0 then
+    enqueue(id, now)
+    newWork = true
+  end
+end
+
+publishStatus('pending', ids)
+publishStatus('error', failed)
+if newWork then publishNewWork() end
+local out = { first }
+for _, id in ipairs(failed) do out[#out + 1] = id end
+return out

@@ -1,0 +1,357 @@
+import {
+  BaseBroker,
+  type BrokerCapabilities,
+  type Changes,
+  type ClaimRequest,
+  type ClaimResult,
+  DependencyResolutionError,
+  dependencyFailedText,
+  type LeaseRef,
+  type NewTask,
+  type Outcome,
+  type OutputChunk,
+  type OutputInput,
+  type PatchFields,
+  parseRecord,
+  type SearchFilter,
+  type SearchPage,
+  TASK_STATUSES,
+  type TaskField,
+  type TaskRecord,
+  type TaskStatus,
+} from '@aque/core'
+import { Connection } from './connection.js'
+import { decodeChunk } from './output.js'
+import { newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
+import { type CommandName, defineScripts, runScript } from './scripts.js'
+import { formatRedisUrl, parseRedisUrl, type RedisLocation } from './url.js'
+
+/** An id that cannot be a real one, replaced by the scripts in the failed-dependency texts. */
+const PLACEHOLDER = '987654321012345'
+const TEMPLATES = [dependencyFailedText(Number(PLACEHOLDER), 'error'), dependencyFailedText(Number(PLACEHOLDER), 'killed'), PLACEHOLDER]
+
+/** Candidates a claim looks at, at most, when the worker refuses some (the contract asks for 64 or more). */
+const CLAIM_WINDOW = 256
+/** Candidates fetched per round trip when the worker may refuse some. */
+const MIN_PAGE = 16
+
+type Arg = string | number | Buffer
+type ClaimRow = [number, number, string[] | null]
+
+/**
+ * The Redis broker (`redis://`, `rediss://`): a hash per task, readiness by dependency counters,
+ * a ready set in dispatch order, delayed and lease sets by time, one Lua script per atomic
+ * operation (src/commands), events through pub/sub on a dedicated connection. Every key starts
+ * with `<prefix>:`.
+ */
+export class RedisBroker extends BaseBroker {
+  readonly scheme: string
+  readonly capabilities: BrokerCapabilities = { localFunctions: false, shared: true, trustedRecords: false }
+  readonly location: RedisLocation
+  private readonly main: Connection
+  private subscriber: Connection | null = null
+  private subscribing: Promise<void> | null = null
+  private readonly keys: string[]
+  private readonly prefix: string
+  private readonly channel: string
+
+  constructor(url: URL | string) {
+    super()
+    this.location = parseRedisUrl(url)
+    this.scheme = this.location.tls ? 'rediss' : 'redis'
+    this.prefix = `${this.location.prefix}:`
+    this.keys = [this.prefix]
+    this.channel = `${this.prefix}events`
+    this.main = new Connection(this.location, this.displayUrl(), 'aque')
+    defineScripts(this.main.client)
+  }
+
+  toUrl(options: { hidePassword?: boolean } = {}): string {
+    return formatRedisUrl(this.location, options)
+  }
+
+  /** The scripts publish the status changes and new work they make, in the same atomic step. */
+  protected override async publishChanges(): Promise<void> {}
+
+  private async run<T>(name: CommandName, args: Arg[]): Promise<T> {
+    await this.main.ready()
+    return runScript<T>(this.main.client, name, this.keys, args)
+  }
+
+  private get redis() {
+    return this.main.client
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+  async _init(): Promise<void> {
+    // Nothing to create: keys appear on first use. Connecting here reports a bad URL early.
+    await this.main.ready()
+  }
+
+  async _destroy(): Promise<void> {
+    await this.main.ready()
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await this.redis.unlink(...keys)
+    } while (cursor !== '0')
+  }
+
+  async _close(): Promise<void> {
+    await Promise.all([this.main.close(), this.subscriber?.close()])
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+  async _publish(event: string, payload: unknown): Promise<void> {
+    await this.main.ready()
+    await this.redis.publish(this.channel, JSON.stringify({ event, payload }))
+  }
+
+  _listen(): Promise<void> {
+    this.subscribing ??= (async () => {
+      const sub = new Connection(this.location, this.displayUrl(), 'aque-events')
+      this.subscriber = sub
+      sub.client.on('message', (channel: string, message: string) => {
+        if (channel !== this.channel) return
+        let parsed: { event?: unknown; payload?: unknown }
+        try {
+          parsed = JSON.parse(message)
+        } catch {
+          return // not one of ours: someone else published on the channel
+        }
+        if (typeof parsed.event === 'string') this.deliver(parsed.event, parsed.payload)
+      })
+      try {
+        await sub.ready()
+        await sub.client.subscribe(this.channel)
+      } catch (err) {
+        this.subscribing = null
+        this.subscriber = null
+        await sub.close()
+        throw err
+      }
+    })()
+    return this.subscribing
+  }
+
+  // ---- scheduling ----------------------------------------------------------------------------
+  async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
+    const args: Arg[] = [now, batch.length, ...TEMPLATES]
+    for (const task of batch) args.push(newTaskFields(task), newTaskDependencies(task))
+    const [first, ...failed] = await this.run<number[]>('submit-1', args)
+    if (first === 0) throw new DependencyResolutionError(`dependency ${failed[0]} does not exist`)
+    const ids = batch.map((_, i) => (first as number) + i)
+    return {
+      ids,
+      changes: [
+        { status: 'pending', ids },
+        { status: 'error', ids: failed },
+      ],
+      newWork: failed.length < ids.length,
+    }
+  }
+
+  async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
+    const { now, accept, limit } = request
+    const claimArgs = (ids: number[], withHash: boolean): Arg[] => [now, request.leaseMs, request.worker, withHash ? '1' : '0', ...ids]
+    if (!accept) {
+      const [nextRunAt, ...rows] = await this.run<[number, ...[number][]]>('peek-1', [now, 0, limit, '0'])
+      if (rows.length === 0) return { tasks: [], nextRunAt: nextRunAt < 0 ? null : nextRunAt, changes: [], newWork: false }
+      const claimed = await this.run<ClaimRow[]>('claim-1', claimArgs(rows.map(([id]) => id), true))
+      const tasks = claimed.map(([, , pairs]) => recordFromPairs(pairs ?? []) as TaskRecord)
+      return { tasks, nextRunAt: null, changes: [{ status: 'running', ids: tasks.map((t) => t.id) }], newWork: false }
+    }
+    // The worker decides which candidates fit: look at pages of the top of the ready set, then
+    // claim the accepted ones at once (the script checks that each is still ready).
+    const chosen = new Map<number, TaskRecord>()
+    let looked = 0
+    let nextRunAt: number | null = null
+    while (chosen.size < limit && looked < CLAIM_WINDOW) {
+      const count = Math.min(CLAIM_WINDOW - looked, Math.max(limit - chosen.size, MIN_PAGE))
+      const [next, ...rows] = await this.run<[number, ...[number, string[]][]]>('peek-1', [now, looked, count, '1'])
+      if (looked === 0 && rows.length === 0 && next >= 0) nextRunAt = next
+      for (const [id, pairs] of rows) {
+        if (chosen.size >= limit) break
+        const record = recordFromPairs(pairs) as TaskRecord
+        if (this.accepts(accept, record)) chosen.set(id, record)
+      }
+      looked += rows.length
+      if (rows.length < count) break
+    }
+    if (chosen.size === 0) return { tasks: [], nextRunAt, changes: [], newWork: false }
+    const claimed = await this.run<ClaimRow[]>('claim-1', claimArgs([...chosen.keys()], false))
+    const tasks: TaskRecord[] = []
+    for (const [id, attempt] of claimed) {
+      const record = chosen.get(id)
+      if (!record) continue
+      Object.assign(record, { status: 'running', attempt, worker: request.worker, startedAt: now, leaseUntil: now + request.leaseMs, reason: null })
+      tasks.push(record)
+    }
+    return { tasks, nextRunAt: null, changes: [{ status: 'running', ids: tasks.map((t) => t.id) }], newWork: false }
+  }
+
+  /**
+   * Whether the worker takes a candidate. One that cannot be read back is taken anyway, so that
+   * core reports it on that task (failing it) instead of leaving it in the ready set forever.
+   */
+  private accepts(accept: (task: TaskRecord) => boolean, record: TaskRecord): boolean {
+    let ok: boolean
+    try {
+      ok = accept(record)
+    } catch {
+      ok = false
+    }
+    return ok || 'problem' in parseRecord(record)
+  }
+
+  async _heartbeat(_worker: string, leases: LeaseRef[], leaseMs: number, now: number): Promise<number[]> {
+    const args: Arg[] = [now, leaseMs]
+    for (const { id, attempt } of leases) args.push(id, attempt)
+    return this.run<number[]>('heartbeat-1', args)
+  }
+
+  async _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
+    const text = outcome.status === 'success' ? outcome.result : outcome.error
+    const retryAt = outcome.status === 'error' && outcome.retryAt != null ? outcome.retryAt : ''
+    const [applied, newWork, ...failed] = await this.run<number[]>('finish-1', [id, attempt ?? '', outcome.status, text, retryAt, now, ...TEMPLATES])
+    if (applied !== 1) return { applied: false, changes: [], newWork: false }
+    const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
+    return {
+      applied: true,
+      changes: [
+        { status, ids: [id] },
+        { status: 'error', ids: failed },
+      ],
+      newWork: newWork === 1,
+    }
+  }
+
+  async _reapExpired(now: number): Promise<Changes> {
+    const back = await this.run<number[]>('reap-1', [now])
+    return { changes: [{ status: 'pending', ids: back }], newWork: back.length > 0 }
+  }
+
+  async _kill(ids: number[], error: string, now: number): Promise<{ running: number[] } & Changes> {
+    const [running, killed, failed] = await this.run<[number[], number[], number[]]>('kill-1', [now, error, ...TEMPLATES, ...ids])
+    return {
+      running,
+      changes: [
+        { status: 'killed', ids: killed },
+        { status: 'error', ids: failed },
+      ],
+      newWork: false,
+    }
+  }
+
+  async _retry(ids: number[], includeSuccess: boolean, now: number): Promise<Changes> {
+    const [newWork, pending, failed] = await this.run<[number, number[], number[]]>('retry-1', [now, includeSuccess ? '1' : '0', ...TEMPLATES, ...ids])
+    return {
+      changes: [
+        { status: 'pending', ids: pending },
+        { status: 'error', ids: failed },
+      ],
+      newWork: newWork === 1,
+    }
+  }
+
+  // ---- low-level task API -------------------------------------------------------------------
+  private taskKey(id: number): string {
+    return `${this.prefix}t:${id}`
+  }
+
+  async _fetch(ids: number[], fields: TaskField[] | null): Promise<Map<number, Partial<TaskRecord>>> {
+    await this.main.ready()
+    // A waiter subscribes, then reads: wait for the subscription so no event falls in between.
+    if (this.subscribing) await this.subscribing.catch(() => {})
+    const out = new Map<number, Partial<TaskRecord>>()
+    if (ids.length === 0) return out
+    const pipeline = this.redis.pipeline()
+    for (const id of ids) {
+      if (fields) pipeline.hmget(this.taskKey(id), 'status', ...fields)
+      else pipeline.hgetall(this.taskKey(id))
+    }
+    const replies = (await pipeline.exec()) ?? []
+    ids.forEach((id, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply'), null]
+      if (err) throw err
+      if (fields) {
+        const values = value as (string | null)[]
+        if (values[0] === null) return // no status: no such task
+        out.set(id, recordFromValues(values.slice(1), fields))
+      } else {
+        const hash = value as Record<string, string>
+        if (hash.status === undefined) return
+        out.set(id, recordFromHash(hash, null))
+      }
+    })
+    return out
+  }
+
+  async _search(filter: SearchFilter, limit: number, fields: TaskField[] | null): Promise<SearchPage> {
+    const args: Arg[] = [filter.afterId ?? 0, limit, filter.parent ?? '', filter.user ?? '', filter.user === undefined ? '0' : '1', ...(filter.status ?? [])]
+    if (filter.status && filter.status.length === 0) return { records: [], lastId: null }
+    const [ids, more] = await this.run<[number[], number]>('search-1', args)
+    const found = await this._fetch(ids, fields)
+    const records = ids.flatMap((id) => {
+      const r = found.get(id)
+      return r ? [r] : []
+    })
+    return { records, lastId: more === 1 && ids.length > 0 ? (ids[ids.length - 1] as number) : null }
+  }
+
+  _delete(ids: number[]): Promise<number> {
+    return this.run<number>('delete-1', ids)
+  }
+
+  async _counts(): Promise<Partial<Record<TaskStatus, number>>> {
+    await this.main.ready()
+    const pipeline = this.redis.pipeline()
+    for (const s of TASK_STATUSES) pipeline.zcard(`${this.prefix}st:${s}`)
+    const replies = (await pipeline.exec()) ?? []
+    const out: Partial<Record<TaskStatus, number>> = {}
+    TASK_STATUSES.forEach((s, i) => {
+      const [err, n] = replies[i] ?? [null, 0]
+      if (err) throw err
+      if (Number(n) > 0) out[s] = Number(n)
+    })
+    return out
+  }
+
+  async _patch(id: number, fields: PatchFields): Promise<void> {
+    const args: Arg[] = [id]
+    for (const [field, value] of Object.entries(fields)) {
+      if (value === undefined) continue
+      const stored = storeValue(field as TaskField, value)
+      args.push(field, stored === null ? '0' : '1', stored ?? '')
+    }
+    if (args.length > 1) await this.run<number>('patch-1', args)
+  }
+
+  async _appendOutput(id: number, chunks: OutputInput[]): Promise<OutputChunk[]> {
+    const args: Arg[] = [id]
+    for (const c of chunks) args.push(c.stream, c.time, Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength))
+    const placed = await this.run<[number, number][]>('append-output-1', args)
+    return chunks.map((c, i) => {
+      const [seq, offset] = placed[i] ?? [0, 0]
+      return { id, seq, offset, stream: c.stream, data: new Uint8Array(c.data), time: c.time }
+    })
+  }
+
+  async _getOutput(ids: number[], since: number): Promise<OutputChunk[]> {
+    await this.main.ready()
+    const pipeline = this.redis.pipeline()
+    for (const id of ids) pipeline.lrangeBuffer(`${this.prefix}o:${id}`, since, -1)
+    const replies = (await pipeline.exec()) ?? []
+    const out: OutputChunk[] = []
+    ids.forEach((id, i) => {
+      const [err, items] = replies[i] ?? [null, []]
+      if (err) throw err
+      ;(items as Buffer[]).forEach((item, j) => {
+        out.push(decodeChunk(id, since + j, item))
+      })
+    })
+    return out
+  }
+}
