@@ -1,5 +1,6 @@
 import { type BaseBroker, getBroker } from '@aque/core'
 import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
+import { currentTaskSuite } from './current-task.js'
 import { errorsSuite } from './errors.js'
 import { eventsSuite } from './events.js'
 import { graphSuite } from './graph.js'
@@ -9,12 +10,14 @@ import { outputSuite } from './output.js'
 import { patternsSuite } from './patterns.js'
 import { retrySuite } from './retry.js'
 import { submitSuite } from './submit.js'
+import { taskApiSuite } from './task-api.js'
+import { urlSuite } from './url.js'
 import { workersSuite } from './workers.js'
 
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, currentTaskSuite, taskApiSuite, urlSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
