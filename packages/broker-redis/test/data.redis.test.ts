@@ -1,0 +1,93 @@
+/**
+ * Redis only: what the broker stores in Redis and reads back as text. A hash damaged by hand
+ * must fail only its own task (the records are validated because they come from text), large
+ * values must cross the wire whole, and two brokers on one prefix must never claim one task
+ * twice (the claim script's check, not a process-local lock).
+ */
+import { DecodeError, Queue, task, Worker } from '@aque/core'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { RedisBroker } from '../src/index.js'
+import { freshBroker, rawClient } from './helpers.js'
+
+const echo = task('redis-test-echo', (value: string) => value)
+const big = task('redis-test-big', (size: number) => 'x'.repeat(size))
+
+describe('redis data', () => {
+  let broker: RedisBroker
+  const raw = rawClient()
+  beforeEach(async () => {
+    broker = await freshBroker()
+  })
+  afterEach(async () => {
+    await broker.destroy()
+    await broker.close()
+  })
+
+  it('a corrupted task hash read back is reported for that task and does not stop the worker', async () => {
+    const queue = new Queue({ broker })
+    const bad = await queue.submit(echo, 'bad')
+    const good = await queue.submit(echo, 'good')
+    await raw.hset(`${broker.location.prefix}:t:${bad.id}`, 'createdAt', 'not a number', 'dependencies', '[oops')
+    const fetched = (await broker.fetch([bad.id])).get(bad.id)
+    expect(fetched?.unreadable).toEqual(expect.arrayContaining(['createdAt', 'dependencies']))
+    const worker = new Worker(broker, { concurrency: 2 })
+    await worker.runToEnd()
+    await expect(good.result({ timeout: 10_000 })).resolves.toBe('good')
+    await expect(bad.result({ timeout: 10_000 })).rejects.toBeInstanceOf(DecodeError)
+  })
+
+  it('a 10 MB result and 10 MB of output are stored and read back whole', async () => {
+    const size = 10 * 1024 * 1024
+    const queue = new Queue({ broker })
+    const f = await queue.submit(big, size)
+    await new Worker(broker).runToEnd()
+    const result = await f.result({ timeout: 20_000 })
+    expect(typeof result === 'string' && result.length).toBe(size)
+    const bytes = Buffer.alloc(size)
+    for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 0xff
+    await broker.appendOutput(f.id, [
+      { stream: 'stdout', data: bytes.subarray(0, 3), time: 1 },
+      { stream: 'stdout', data: bytes.subarray(3), time: 2 },
+    ])
+    const chunks = await broker.getOutput([f.id])
+    expect(chunks.map((c) => [c.seq, c.offset])).toEqual([
+      [0, 0],
+      [1, 3],
+    ])
+    expect(Buffer.concat(chunks.map((c) => c.data)).equals(bytes)).toBe(true)
+  })
+
+  it('two brokers on one prefix racing to claim never get the same task', async () => {
+    const other = new RedisBroker(broker.toUrl())
+    await other.init()
+    const queue = new Queue({ broker })
+    const futures = await queue.submitMany(Array.from({ length: 300 }, (_, i) => ({ func: echo, args: [String(i)] })))
+    const got: number[][] = [[], []]
+    await Promise.all(
+      [broker, other].map(async (b, n) => {
+        for (;;) {
+          const { tasks } = await b.claim({ worker: `w${n}`, limit: 7, leaseMs: 60_000, accept: () => true })
+          if (tasks.length === 0) return
+          got[n]?.push(...tasks.map((t) => t.id))
+        }
+      }),
+    )
+    const all = [...(got[0] ?? []), ...(got[1] ?? [])].sort((a, b) => a - b)
+    // Each task exactly once: a duplicate would lengthen the list, a loss shorten it.
+    expect(all).toEqual(futures.map((f) => f.id))
+    await other.close()
+  })
+
+  it('keys stay under the prefix and destroy() removes only them', async () => {
+    await raw.set('aque-test-neighbour', 'kept')
+    const queue = new Queue({ broker })
+    await queue.submit(echo, 'x')
+    const keys = await raw.keys('*')
+    const ours = keys.filter((k) => k.startsWith(`${broker.location.prefix}:`))
+    expect(ours.length).toBeGreaterThan(0)
+    await broker.destroy()
+    expect(await raw.keys(`${broker.location.prefix}:*`)).toEqual([])
+    expect(await raw.get('aque-test-neighbour')).toBe('kept')
+    await raw.del('aque-test-neighbour')
+  })
+})
