@@ -3,6 +3,7 @@ import type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 import { currentTaskSuite } from './current-task.js'
 import { errorsSuite } from './errors.js'
 import { eventsSuite } from './events.js'
+import { futuresSuite } from './futures.js'
 import { graphSuite } from './graph.js'
 import { killSuite } from './kill.js'
 import { leaseSuite } from './lease.js'
@@ -17,7 +18,7 @@ import { workersSuite } from './workers.js'
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, currentTaskSuite, taskApiSuite, urlSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, currentTaskSuite, taskApiSuite, urlSuite, futuresSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
