@@ -28,16 +28,24 @@ export interface CurrentTask {
 export function currentTask(): CurrentTask {
   const ctx = currentContext()
   if (!ctx) throw new AqueError('currentTask() was called outside a running task')
-  const queue = new Queue({ broker: ctx.broker })
+  let queue: Queue | null = null
+  const getQueue = () => {
+    queue ??= new Queue({ broker: ctx.broker })
+    return queue
+  }
   return {
     id: ctx.record.id,
     prototype: ctx.record,
-    broker: ctx.broker,
+    get broker() {
+      return ctx.broker
+    },
     signal: ctx.signal,
-    queue,
-    submit: queue.submit.bind(queue) as Queue['submit'],
+    get queue() {
+      return getQueue()
+    },
+    submit: ((...args: Parameters<Queue['submit']>) => getQueue().submit(...args)) as Queue['submit'],
     progress(done, total = null, message = null) {
-      return ctx.broker.progress(ctx.record.id, { done, total: total ?? null, message: message ?? null })
+      return ctx.progress(done, total ?? null, message ?? null)
     },
     log(...values) {
       ctx.write('log', `${encode({ time: Date.now(), values })}\n`)

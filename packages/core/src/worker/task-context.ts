@@ -8,6 +8,8 @@ export interface RunningTaskContext {
   broker: BaseBroker
   signal: AbortSignal
   write(stream: string, data: Uint8Array | string): void
+  /** Stores and publishes progress (through the broker, or to the parent worker from a subprocess). */
+  progress(done: number, total: number | null, message: string | null): Promise<void>
 }
 
 export const taskStorage = new AsyncLocalStorage<RunningTaskContext>()

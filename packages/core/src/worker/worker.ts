@@ -16,6 +16,7 @@ import { checkExpectations } from './expectations.js'
 import { detectHostIdentity } from './host-identity.js'
 import { type WorkerIdentity, currentUser, refusal } from './requirements.js'
 import { type Capacity, cpusNeeded, detectCapacity, memoryNeeded } from './resources.js'
+import { ProcessPool } from './process-pool.js'
 import { UsageSampler } from './usage-sampler.js'
 import { type RunningTaskContext, taskStorage } from './task-context.js'
 
@@ -89,6 +90,7 @@ export class Worker {
   private stopping = false
   private active = false
   private imported: Promise<void> | null = null
+  private pool: ProcessPool | null = null
 
   constructor(
     readonly broker: BaseBroker,
@@ -238,6 +240,8 @@ export class Worker {
       offWork()
       clearInterval(heartbeat)
       clearInterval(reaper)
+      this.pool?.close()
+      this.pool = null
       this.active = false
     }
     return ran
@@ -368,12 +372,18 @@ export class Worker {
           return signalOf(run)
         },
         write,
+        progress: (done, total, message) => this.broker.progress(record.id, { done, total, message }),
       }
-      const value = await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx)))
+      let result: string
+      if (isolated(record)) {
+        result = await untilKilled(run, this.runInChild(run, ctx))
+      } else {
+        result = encode(await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx))), 'result')
+      }
       await this.stopSampler(run)
       await checkExpectations(record)
       await writer.close()
-      outcome = { status: 'success', result: encode(value, 'result') }
+      outcome = { status: 'success', result }
     } catch (err) {
       await this.stopSampler(run)
       await writer.close().catch(() => {})
@@ -381,6 +391,18 @@ export class Worker {
     }
     if (run.lost) return
     await this.broker.finish(record.id, run.attempt, outcome)
+  }
+
+  /** Runs a function task in a child process of the pool; resolves with its result's codec text. */
+  private async runInChild(run: Run, ctx: PatternContext): Promise<string> {
+    this.pool ??= new ProcessPool(this.imports)
+    const outcome = await this.pool.run(run.record, this.broker.toUrl(), {
+      write: ctx.write,
+      progress: (done, total, message) => this.broker.progress(run.record.id, { done, total, message }),
+      setProcess: ctx.setProcess,
+    })
+    if (outcome.ok) return outcome.result
+    throw decode(outcome.error)
   }
 
   /** Stops sampling and stores the totals (a last sample only if none was taken: the process is gone). */
@@ -417,6 +439,11 @@ export class Worker {
 function positive(n: number, name: string): number {
   if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) throw new ValidationError(`${name}: expected a positive number, got ${String(n)}`)
   return n
+}
+
+/** Function tasks that run in a child process: asked for, or given another interpreter. */
+function isolated(record: TaskRecord): boolean {
+  return (record.isolation === 'process' || record.interpreter !== null) && record.pattern === 'generic' && record.func !== null
 }
 
 function signalOf(run: Run): AbortSignal {
