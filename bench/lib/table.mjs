@@ -46,7 +46,7 @@ export function renderGroup(group, systems, records) {
   }
   const header = ['system', ...COLUMNS.map((c) => c.label)]
   const rows = systems.map((s) => {
-    if (s.unreachable) return [s.name, `server ${s.unreachable}`, ...COLUMNS.slice(1).map(() => '')]
+    if (s.unreachable) return [s.name, `unreachable ${note(`${group} server ${s.unreachable}: nothing was run`)}`, ...COLUMNS.slice(1).map(() => '—')]
     return [s.name, ...COLUMNS.map((c) => cell(s, c, records, note))]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))

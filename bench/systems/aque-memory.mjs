@@ -4,7 +4,7 @@
  */
 import { Queue, Worker } from '@aque/core'
 import { MemoryBroker } from '@aque/broker-memory'
-import { latencyPercentiles, nowMs, nowUs, peakRssMB, perSecond } from '../lib/measure.mjs'
+import { latencyPercentiles, median, nowMs, nowUs, peakRssMB, perSecond } from '../lib/measure.mjs'
 
 /** Tasks run before any timing, so the JIT has compiled the hot paths. */
 const WARMUP = 500
@@ -100,38 +100,43 @@ export default {
     },
 
     /**
-     * Drains `fresh` tasks on an empty broker, then again while `waiting` tasks sit behind a
-     * dependency that stays running (claimed by another worker id with a long lease).
-     * Each side is the median of a few rounds (one round is only tens of ms), after one
-     * unmeasured round so that both sides run equally warm code.
+     * Drains `fresh` tasks on an empty broker and on one where `waiting` tasks sit behind a
+     * dependency that stays running (claimed by another worker id with a long lease). Rounds
+     * alternate between the two brokers (one round is only tens of ms), after one unmeasured
+     * round each, so a busy spell of the machine or the GC of the shared heap lands on both
+     * sides alike: the ratio isolates what the waiting tasks cost the broker's dispatch.
      * @param {{ fresh: number, waiting: number }} options
      */
     async backlog({ fresh, waiting }) {
-      const rounds = 5
-      const { broker, queue, worker } = await setUp()
+      const rounds = 9
+      const empty = await setUp()
+      const loaded = await setUp()
       try {
-        /** @returns {Promise<number>} */
-        const measure = async () => {
-          /** @type {number[]} */
-          const times = []
-          for (let r = -1; r < rounds; r++) {
-            await queue.submitMany(prototypes(fresh))
-            const ms = await timedDrain(worker, fresh)
+        const [blocker] = await loaded.queue.submitMany([{ func: noop }])
+        const claimed = await loaded.broker.claim({ worker: 'bench-blocker', limit: 1, leaseMs: 3_600_000 })
+        if (claimed.tasks[0]?.id !== blocker.id) throw new Error('could not hold the blocking task')
+        await loaded.queue.submitMany(prototypes(waiting, { dependencies: [blocker] }))
+        /** @type {number[]} */
+        const emptyTimes = []
+        /** @type {number[]} */
+        const loadedTimes = []
+        for (let r = -1; r < rounds; r++) {
+          for (const [side, times] of /** @type {const} */ ([
+            [empty, emptyTimes],
+            [loaded, loadedTimes],
+          ])) {
+            await side.queue.submitMany(prototypes(fresh))
+            const ms = await timedDrain(side.worker, fresh)
             if (r >= 0) times.push(ms)
           }
-          times.sort((a, b) => a - b)
-          return times[rounds >> 1]
         }
-        const emptyMs = await measure()
-        const [blocker] = await queue.submitMany([{ func: noop }])
-        const claimed = await broker.claim({ worker: 'bench-blocker', limit: 1, leaseMs: 3_600_000 })
-        if (claimed.tasks[0]?.id !== blocker.id) throw new Error('could not hold the blocking task')
-        await queue.submitMany(prototypes(waiting, { dependencies: [blocker] }))
-        const backlogMs = await measure()
+        const emptyMs = median(emptyTimes)
+        const backlogMs = median(loadedTimes)
         const round = (/** @type {number} */ x) => Math.round(x * 100) / 100
         return { emptyMs: round(emptyMs), backlogMs: round(backlogMs), ratio: round(backlogMs / emptyMs) }
       } finally {
-        await tearDown(broker)
+        await tearDown(empty.broker)
+        await tearDown(loaded.broker)
       }
     },
 
