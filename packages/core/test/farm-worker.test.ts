@@ -115,7 +115,7 @@ describe('farm worker', () => {
 
   it('samples CPU and memory of a shell task into usage', async () => {
     const { queue, worker } = await setup({ usageMs: 50 })
-    const f = await queue.submitEx({ pattern: 'shell', args: ['bash', '-c', 'x=0; end=$((SECONDS+1)); while [ $SECONDS -lt $end ]; do x=$((x+1)); done'] })
+    const f = await queue.submitEx({ pattern: 'shell', args: ['bash', '-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'] })
     await worker.runToEnd()
     await f.result()
     const usage = (await f.task()).usage
