@@ -1,0 +1,58 @@
+import type { Command } from 'commander'
+import { Future } from '@aque/core'
+import { type GlobalOptions, openBroker } from '../lib/broker.js'
+import { CliError } from '../lib/errors.js'
+import { expandGroups } from '../lib/graph.js'
+import { fetchExisting, parseIds } from '../lib/ids.js'
+import { follow, printStored } from '../lib/output.js'
+import { ProgressReporter } from '../lib/progress-bar.js'
+
+export function registerOutput(program: Command): void {
+  program
+    .command('output')
+    .summary("print tasks' output (stdout to stdout, stderr to stderr)")
+    .description(
+      "Print what tasks wrote: their stdout on stdout, their stderr on stderr. A group stands for its tasks. With -w, follow until they complete (one task live; several as each completes, with a progress bar on a terminal); the exit code is then 1 if any failed.",
+    )
+    .argument('<ids...>', 'task ids')
+    .option('-w, --wait', 'follow the output until the tasks complete')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ aque output 12
+  $ aque output -w $(aque submit --shell 'echo hello from $AQUE_TID')
+  $ aque output -w 40 > all.log        # 40 is an xargs group`,
+    )
+    .action(async (idArgs: string[], options: { wait?: boolean }, cmd: Command) => {
+      const ids = parseIds(idArgs)
+      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'aque output', 'shared')
+      await fetchExisting(broker, ids, ['status'])
+      const tasks = await expandGroups(broker, ids)
+      if (!options.wait) {
+        for (const id of tasks) await printStored(broker, id)
+        return
+      }
+      let failed = 0
+      if (tasks.length === 1) {
+        const id = tasks[0] as number
+        await follow(broker, id)
+        if ((await new Future(id, broker).wait()) !== 'success') failed++
+      } else {
+        const reporter = new ProgressReporter(tasks.length)
+        const pending = tasks.map((id) => new Future(id, broker).wait().then((status) => ({ id, status })))
+        // Print in id order as soon as each task (and all before it) completed, so output stays grouped.
+        try {
+          for (const p of pending) {
+            const { id, status } = await p
+            await printStored(broker, id)
+            reporter.complete(id, status)
+            if (status !== 'success') failed++
+          }
+        } finally {
+          reporter.end()
+        }
+      }
+      if (failed > 0) throw new CliError(`${failed} of ${tasks.length} task${tasks.length > 1 ? 's' : ''} did not succeed`)
+    })
+}

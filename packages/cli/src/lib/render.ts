@@ -1,0 +1,105 @@
+import type { TaskWithProblems } from '@aque/core'
+import { UsageError } from './errors.js'
+import { VIEW_FIELDS, commandOf, elapsedOf, fieldText, formatDuration, formatProgress, safeJson, viewOf } from './task-view.js'
+
+/** A task placed in the tree: how deep it is nested and whether it closes its level. */
+export interface TreeRow {
+  task: TaskWithProblems
+  depth: number
+  /** For each ancestor level and this one: whether that entry was the last of its siblings. */
+  lasts: boolean[]
+}
+
+/** Checks a `--csv` field list. */
+export function parseFieldList(text: string): string[] {
+  const fields = text.split(',').map((f) => f.trim()).filter((f) => f !== '')
+  if (fields.length === 0) throw new UsageError('--csv: name at least one field')
+  for (const f of fields) {
+    if (!VIEW_FIELDS.has(f.split('.')[0] as string)) throw new UsageError(`--csv: unknown field "${f}" (fields: ${[...VIEW_FIELDS].join(', ')})`)
+  }
+  return fields
+}
+
+function pick(view: Record<string, unknown>, path: string): unknown {
+  let value: unknown = view
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return null
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}
+
+function csvCell(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+export function csvHeader(fields: string[]): string {
+  return fields.map(csvCell).join(',')
+}
+
+export function csvRow(task: TaskWithProblems, fields: string[]): string {
+  const view = viewOf(task)
+  return fields.map((f) => csvCell(fieldText(pick(view, f)))).join(',')
+}
+
+export function jsonLine(task: TaskWithProblems): string {
+  return safeJson(viewOf(task))
+}
+
+/** Checks a `--format` template: `{field}` or `{a.b}`, `{{` and `}}` for braces, `\t` and `\n` escapes. */
+export function compileTemplate(template: string): (task: TaskWithProblems) => string {
+  const parts: Array<string | { field: string }> = []
+  const re = /\{\{|\}\}|\{([^{}]*)\}|\\t|\\n|\\\\/g
+  let last = 0
+  for (let m = re.exec(template); m; m = re.exec(template)) {
+    parts.push(template.slice(last, m.index))
+    const token = m[0]
+    if (token === '{{') parts.push('{')
+    else if (token === '}}') parts.push('}')
+    else if (token === '\\t') parts.push('\t')
+    else if (token === '\\n') parts.push('\n')
+    else if (token === '\\\\') parts.push('\\')
+    else {
+      const field = (m[1] ?? '').trim()
+      if (!VIEW_FIELDS.has(field.split('.')[0] as string)) throw new UsageError(`--format: unknown field "{${field}}" (fields: ${[...VIEW_FIELDS].join(', ')})`)
+      parts.push({ field })
+    }
+    last = m.index + token.length
+  }
+  parts.push(template.slice(last))
+  if (parts.some((p) => typeof p === 'string' && /[{}]/.test(p))) throw new UsageError('--format: unbalanced "{" or "}" (write {{ or }} for a brace)')
+  return (task) => {
+    const view = viewOf(task)
+    return parts.map((p) => (typeof p === 'string' ? p : fieldText(pick(view, p.field)))).join('')
+  }
+}
+
+function prefix(row: TreeRow): string {
+  if (row.depth === 0) return ''
+  let out = ''
+  for (let level = 1; level < row.depth; level++) out += row.lasts[level] ? '   ' : '│  '
+  return out + (row.lasts[row.depth] ? '└─ ' : '├─ ')
+}
+
+function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`
+}
+
+/** The readable table: one line per task, dependencies nested under their dependents. */
+export function renderTable(rows: TreeRow[], options: { showUser: boolean; width?: number | undefined }): string[] {
+  const head = ['ID', 'STATE', ...(options.showUser ? ['USER'] : []), 'PROGRESS', 'ELAPSED', 'COMMAND']
+  const now = Date.now()
+  const body = rows.map((row) => {
+    const t = row.task
+    const state = t.reason && t.status === 'pending' ? 'pending*' : String(t.status ?? '?')
+    return [String(t.id), state, ...(options.showUser ? [t.user ?? ''] : []), formatProgress(t), formatDuration(elapsedOf(t, now)), prefix(row) + commandOf(t)]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  const lines = [line(head), ...body.map(line)]
+  return options.width ? lines.map((l) => truncate(l, options.width as number)) : lines
+}
