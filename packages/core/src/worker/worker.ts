@@ -231,7 +231,8 @@ export class Worker {
         if (mode === 'one' && (ran > 0 || this.running.size === 0)) {
           if (ran > 0 || nextRunAt === null) break
         }
-        if (mode === 'end' && claimed === 0 && this.running.size === 0 && nextRunAt === null) break
+        // A task that ended during the claim (signalled) may have released dependents the claim did not see yet.
+        if (mode === 'end' && claimed === 0 && this.running.size === 0 && nextRunAt === null && !this.signalled) break
         const delay = nextRunAt === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, nextRunAt - Date.now()))
         await this.waitForWake(delay)
       }
