@@ -1,0 +1,409 @@
+import {
+  BaseBroker,
+  type BrokerCapabilities,
+  type Changes,
+  type ClaimRequest,
+  type ClaimResult,
+  type LeaseRef,
+  type NewTask,
+  type Outcome,
+  type OutputChunk,
+  type OutputInput,
+  type PatchFields,
+  type SearchFilter,
+  type SearchPage,
+  type TaskField,
+  type TaskRecord,
+  type TaskStatus,
+  dependencyFailedText,
+} from '@aque/core'
+import pg from 'pg'
+import { Batcher } from './batcher.js'
+import { claimAccepted, claimOrder } from './claim.js'
+import { clientConfig, isTransient, translateError } from './connection.js'
+import { EventTransport } from './event-transport.js'
+import { channelOf, migrate, quoteIdent } from './migrate.js'
+import { appendOutput, chunkData, getOutput } from './output.js'
+import type { Queryable } from './queryable.js'
+import { retryTasks } from './retry-tasks.js'
+import { type TaskRow, columnsFor, specJson, toPartial, toRecord } from './rows.js'
+import { type PostgresOptions, formatPostgresUrl, parsePostgresUrl } from './url.js'
+
+/** How long an operation keeps retrying after the connection was lost, ms. */
+const RETRY_FOR_MS = 15_000
+/** Connections of the command pool. */
+const POOL_SIZE = 10
+
+/** Placeholders of the DependencyFailedError text that SQL fills in (checked in `failedTemplate`). */
+const TPL_ID = 9007199254740991
+const TPL_STATUS = 'zqstatuszq'
+let template: string | null = null
+
+/** The codec text of DependencyFailedError with placeholders, checked against the real thing once. */
+function failedTemplate(): string {
+  if (template === null) {
+    const tpl = dependencyFailedText(TPL_ID, TPL_STATUS)
+    const filled = tpl.replaceAll(String(TPL_ID), '42').replaceAll(TPL_STATUS, 'killed')
+    if (filled !== dependencyFailedText(42, 'killed')) throw new Error('DependencyFailedError text cannot be filled in by SQL: the codec changed its shape')
+    template = tpl
+  }
+  return template
+}
+
+interface FinishItem {
+  id: number
+  attempt: number | null
+  outcome: Outcome
+  now: number
+}
+
+const NO_CHANGES: Changes = { changes: [], newWork: false }
+
+/**
+ * The PostgreSQL broker (`postgres://`, `postgresql://`): one schema per queue, created by
+ * numbered migrations; claims through a partial index of ready tasks with FOR UPDATE SKIP
+ * LOCKED; claim, finish, submit and reap run as one function call each and send their own
+ * NOTIFYs in the same transaction, so the base has nothing left to publish for them.
+ */
+export class PostgresBroker extends BaseBroker {
+  readonly scheme: string
+  readonly capabilities: BrokerCapabilities = { localFunctions: false, shared: true, trustedRecords: false }
+  readonly options: PostgresOptions
+  /** The quoted schema, for SQL text. */
+  private readonly s: string
+  private readonly pool: pg.Pool
+  private readonly transport: EventTransport
+  private readonly finisher: Batcher<FinishItem, boolean>
+  /** Connected once: from then on a lost connection is retried instead of reported. */
+  private reachable = false
+  private readonly db: Queryable
+  /** Numbers of the prepared fetch statements, by column list (names are limited to 63 bytes). */
+  private readonly fetchStatements = new Map<string, number>()
+
+  /** @param url `postgres://user:pass@host:port/db?schema=NAME&sslmode=MODE&application_name=NAME` or parsed options */
+  constructor(url: string | URL | PostgresOptions) {
+    super()
+    this.options = typeof url === 'string' || url instanceof URL ? parsePostgresUrl(url) : url
+    this.scheme = this.options.scheme
+    this.s = quoteIdent(this.options.schema)
+    const config = clientConfig(this.options)
+    this.pool = new pg.Pool({ ...config, max: POOL_SIZE })
+    // An idle pooled connection that dies (server restart, terminated backend) is dropped by
+    // the pool and replaced on next use; nothing was in flight on it, so nothing is lost.
+    this.pool.on('error', () => {})
+    this.db = { query: (text, values) => this.run(() => this.pool.query(text, values)) }
+    this.transport = new EventTransport(
+      config,
+      channelOf(this.options.schema),
+      {
+        notify: async (text) => {
+          await this.query('publish', 'SELECT pg_notify($1, $2)', [channelOf(this.options.schema), text])
+        },
+        spill: async (text) => {
+          await this.db.query(
+            `WITH e AS (INSERT INTO ${this.s}.events (payload) VALUES ($1) RETURNING id),
+                  old AS (DELETE FROM ${this.s}.events WHERE created_at < now() - interval '10 minutes')
+             SELECT pg_notify($2, '@' || e.id) FROM e`,
+            [text, channelOf(this.options.schema)],
+          )
+        },
+        spilled: async (id) => {
+          const { rows } = await this.db.query<{ payload: string }>(`SELECT payload FROM ${this.s}.events WHERE id = $1`, [id])
+          return rows[0]?.payload ?? null
+        },
+        chunk: (id, stream, offset) => chunkData(this.db, this.s, id, stream, offset),
+      },
+      (event, payload) => this.deliver(event, payload),
+    )
+    this.finisher = new Batcher((items) => this.finishBatch(items))
+  }
+
+  toUrl(options: { hidePassword?: boolean } = {}): string {
+    return formatPostgresUrl(this.options, options.hidePassword ?? false)
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+  /** Runs `op`, retrying a lost connection or a deadlock for a while once the server was reached. */
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + RETRY_FOR_MS
+    let delay = 5
+    for (;;) {
+      try {
+        const result = await op()
+        this.reachable = true
+        return result
+      } catch (err) {
+        if (!this.reachable || this.isClosed || !isTransient(err) || Date.now() + delay > deadline) throw translateError(err, this.options)
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(delay * 2, 500)
+      }
+    }
+  }
+
+  /** A prepared statement (parsed once per connection): for the statements run per task. */
+  private query<R extends pg.QueryResultRow = TaskRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.run(() => this.pool.query<R>({ name: `aque.${name}`, text, values }))
+  }
+
+  /** Runs `body` in a transaction on one connection, all again if the connection was lost. */
+  private transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(async () => {
+      const client = await this.pool.connect()
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        const result = await body(client)
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        broken = true
+        await client.query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        client.release(broken)
+      }
+    })
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+  async _init(): Promise<void> {
+    failedTemplate()
+    await this.run(() => migrate(this.pool, this.options.schema))
+  }
+
+  async _destroy(): Promise<void> {
+    await this.run(() => this.pool.query(`DROP SCHEMA IF EXISTS ${this.s} CASCADE`))
+  }
+
+  async _close(): Promise<void> {
+    await this.finisher.idle()
+    await this.transport.close()
+    await this.pool.end()
+  }
+
+  async _listen(): Promise<void> {
+    try {
+      await this.transport.listen()
+    } catch (err) {
+      throw translateError(err, this.options)
+    }
+  }
+
+  async _publish(event: string, payload: unknown): Promise<void> {
+    await this.transport.publish(event, payload)
+  }
+
+  // ---- scheduling ----------------------------------------------------------------------------
+  async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
+    const dTask: number[] = []
+    const dId: (number | null)[] = []
+    const dIndex: (number | null)[] = []
+    batch.forEach((item, i) => {
+      for (const dep of item.dependencies) {
+        dTask.push(i + 1)
+        dId.push('id' in dep ? dep.id : null)
+        dIndex.push('index' in dep ? dep.index + 1 : null)
+      }
+    })
+    const specs = batch.map((b) => b.spec)
+    // Not retried: a batch whose commit was lost in transit would be created twice.
+    const run = async () => {
+      try {
+        return await this.pool.query<{ ids: number[] }>(
+          `SELECT ids FROM ${this.s}.submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+          [
+            now,
+            specs.map((s) => s.priority),
+            specs.map((s) => s.duration),
+            specs.map((s) => s.runAt),
+            specs.map((s) => s.parent),
+            specs.map((s) => s.user),
+            specs.map((s) => s.args),
+            specs.map((s) => s.kwargs),
+            specs.map((s) => s.stdin),
+            specs.map((s) => s.extra),
+            specs.map(specJson),
+            dTask,
+            dId,
+            dIndex,
+            failedTemplate(),
+          ],
+        )
+      } catch (err) {
+        throw translateError(err, this.options)
+      }
+    }
+    const { rows } = await run()
+    this.reachable = true
+    return { ids: rows[0]?.ids ?? [], ...NO_CHANGES }
+  }
+
+  async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
+    const { worker, limit, leaseMs, now, accept } = request
+    let tasks: TaskRecord[]
+    if (accept) {
+      tasks = await this.run(async () => {
+        const client = await this.pool.connect()
+        let broken = false
+        try {
+          return await claimAccepted(client, this.s, { worker, limit, leaseMs, now, accept })
+        } catch (err) {
+          broken = true
+          await client.query('ROLLBACK').catch(() => {})
+          throw err
+        } finally {
+          client.release(broken)
+        }
+      })
+    } else {
+      const { rows } = await this.query('claim', `SELECT * FROM ${this.s}.claim($1, $2, $3, $4)`, [worker, limit, leaseMs, now])
+      tasks = rows.map(toRecord).sort(claimOrder)
+    }
+    let nextRunAt: number | null = null
+    if (tasks.length === 0) {
+      const { rows } = await this.query<{ next: number | null }>(
+        'next-run-at',
+        `SELECT min(wait_until) AS next FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NOT NULL`,
+        [],
+      )
+      nextRunAt = rows[0]?.next ?? null
+    }
+    return { tasks, nextRunAt, ...NO_CHANGES }
+  }
+
+  async _heartbeat(_worker: string, leases: LeaseRef[], leaseMs: number, now: number): Promise<number[]> {
+    const { rows } = await this.query<{ id: number; attempt: number }>(
+      'heartbeat',
+      `UPDATE ${this.s}.tasks t SET lease_until = $3
+       FROM unnest($1::bigint[], $2::integer[]) AS l(id, attempt)
+       WHERE t.id = l.id AND t.attempt = l.attempt AND t.status IN ('running', 'suspended')
+       RETURNING t.id, t.attempt`,
+      [leases.map((l) => l.id), leases.map((l) => l.attempt), now + leaseMs],
+    )
+    const held = new Set(rows.map((r) => `${r.id}/${r.attempt}`))
+    return leases.filter((l) => !held.has(`${l.id}/${l.attempt}`)).map((l) => l.id)
+  }
+
+  async _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
+    const applied = await this.finisher.add({ id, attempt, outcome, now })
+    return { applied, ...NO_CHANGES }
+  }
+
+  /** Finishes several runs in one statement (see Batcher). */
+  private async finishBatch(items: FinishItem[]): Promise<boolean[]> {
+    const { rows } = await this.query<{ applied: boolean[] }>('finish', `SELECT ${this.s}.finish($1, $2, $3, $4, $5, $6, $7) AS applied`, [
+      items.map((i) => i.id),
+      items.map((i) => i.attempt),
+      items.map((i) => i.outcome.status),
+      items.map((i) => (i.outcome.status === 'success' ? i.outcome.result : i.outcome.error)),
+      items.map((i) => (i.outcome.status === 'error' ? (i.outcome.retryAt ?? null) : null)),
+      items.map((i) => i.now),
+      items.map((i) => (i.outcome.status === 'success' ? null : dependencyFailedText(i.id, i.outcome.status))),
+    ])
+    return rows[0]?.applied ?? []
+  }
+
+  async _reapExpired(now: number): Promise<Changes> {
+    // Rare, and its count is wanted back: the base publishes these changes.
+    const { rows } = await this.query<{ ids: number[] }>('reap', `SELECT ${this.s}.reap($1) AS ids`, [now])
+    const ids = rows[0]?.ids ?? []
+    return { changes: [{ status: 'pending', ids }], newWork: ids.length > 0 }
+  }
+
+  async _kill(ids: number[], error: string, now: number): Promise<{ running: number[] } & Changes> {
+    const { rows } = await this.db.query<{ running: number[]; killed: number[]; failed: number[] }>(
+      `SELECT running, killed, failed FROM ${this.s}.kill($1, $2, $3, $4)`,
+      [ids, error, ids.map((id) => dependencyFailedText(id, 'killed')), now],
+    )
+    const r = rows[0] ?? { running: [], killed: [], failed: [] }
+    return {
+      running: r.running,
+      changes: [
+        { status: 'killed', ids: r.killed },
+        { status: 'error', ids: r.failed },
+      ],
+      newWork: false,
+    }
+  }
+
+  async _retry(ids: number[], includeSuccess: boolean, now: number): Promise<Changes> {
+    return this.transaction((client) => retryTasks(client, this.s, ids, includeSuccess, now))
+  }
+
+  // ---- low-level task API --------------------------------------------------------------------
+  async _fetch(ids: number[], fields: TaskField[] | null): Promise<Map<number, Partial<TaskRecord>>> {
+    const cols = columnsFor(fields)
+    let n = this.fetchStatements.get(cols)
+    if (n === undefined) this.fetchStatements.set(cols, (n = this.fetchStatements.size))
+    const { rows } = await this.query(`fetch${n}`, `SELECT ${cols} FROM ${this.s}.tasks WHERE id = ANY($1::bigint[])`, [ids])
+    const byId = new Map<number, Partial<TaskRecord>>()
+    for (const row of rows) byId.set(row.id as number, toPartial(row, fields))
+    // In the order asked, unknown ids absent.
+    const out = new Map<number, Partial<TaskRecord>>()
+    for (const id of ids) {
+      const record = byId.get(id)
+      if (record) out.set(id, record)
+    }
+    return out
+  }
+
+  async _search(filter: SearchFilter, limit: number, fields: TaskField[] | null): Promise<SearchPage> {
+    const where: string[] = []
+    const values: unknown[] = []
+    const add = (sql: string, value: unknown) => {
+      values.push(value)
+      where.push(sql.replace('?', `$${values.length}`))
+    }
+    if (filter.status) add('status = ANY(?::text[])', filter.status)
+    if (filter.parent !== undefined) add('parent = ?', filter.parent)
+    if (filter.user !== undefined) add('"user" = ?', filter.user)
+    if (filter.afterId !== undefined) add('id > ?', filter.afterId)
+    values.push(limit + 1)
+    const { rows } = await this.db.query<TaskRow>(
+      `SELECT ${columnsFor(fields)} FROM ${this.s}.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${values.length}`,
+      values,
+    )
+    const more = rows.length > limit
+    const page = more ? rows.slice(0, limit) : rows
+    return { records: page.map((r) => toPartial(r, fields)), lastId: more ? ((page[page.length - 1]?.id as number) ?? null) : null }
+  }
+
+  async _delete(ids: number[]): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `WITH d AS (DELETE FROM ${this.s}.tasks WHERE id = ANY($1::bigint[]) RETURNING id),
+            o AS (DELETE FROM ${this.s}.output WHERE task_id IN (SELECT id FROM d)),
+            h AS (DELETE FROM ${this.s}.output_heads WHERE task_id IN (SELECT id FROM d)),
+            e AS (DELETE FROM ${this.s}.deps WHERE dependent IN (SELECT id FROM d) OR dependency IN (SELECT id FROM d))
+       SELECT count(*)::integer AS n FROM d`,
+      [ids],
+    )
+    return rows[0]?.n ?? 0
+  }
+
+  async _counts(): Promise<Partial<Record<TaskStatus, number>>> {
+    const { rows } = await this.db.query<{ status: TaskStatus; n: number }>(`SELECT status, count(*)::integer AS n FROM ${this.s}.tasks GROUP BY status`)
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+  }
+
+  async _patch(id: number, fields: PatchFields): Promise<void> {
+    const sets: string[] = []
+    const values: unknown[] = [id]
+    const set = (column: string, value: unknown) => {
+      values.push(value)
+      sets.push(`${column} = $${values.length}`)
+    }
+    if ('progress' in fields) set('progress', fields.progress == null ? null : JSON.stringify(fields.progress))
+    if ('usage' in fields) set('usage', fields.usage == null ? null : JSON.stringify(fields.usage))
+    if ('reason' in fields) set('reason', fields.reason ?? null)
+    if (sets.length === 0) return
+    await this.db.query(`UPDATE ${this.s}.tasks SET ${sets.join(', ')} WHERE id = $1`, values)
+  }
+
+  async _appendOutput(id: number, chunks: OutputInput[]): Promise<OutputChunk[]> {
+    return appendOutput(this.db, this.s, id, chunks)
+  }
+
+  async _getOutput(ids: number[], since: number): Promise<OutputChunk[]> {
+    return getOutput(this.db, this.s, ids, since)
+  }
+}
