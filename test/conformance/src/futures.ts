@@ -1,6 +1,6 @@
 import { AbortedError, Queue, TaskNotFoundError, TimeoutError, asCompleted, wait } from '@aque/core'
 import type { SuiteContext } from './harness.js'
-import { WAIT, collect, runAll, uniqueToken, withWorker, within } from './helpers.js'
+import { WAIT, runAll, uniqueToken, withWorker, within } from './helpers.js'
 import { gate, gateStarted, openGate, square } from './tasks.js'
 
 /** Futures on this broker: waiting with limits, wait() and asCompleted(). */
@@ -39,10 +39,13 @@ export function futuresSuite({ t, broker, peer }: SuiteContext): void {
           const first = await wait([slow, fast], { returnWhen: 'FIRST_COMPLETED', timeout: WAIT })
           expect(first.done.map((f) => f.id)).toEqual([fast.id])
           expect(first.pending.map((f) => f.id)).toEqual([slow.id])
-          const order = collect(asCompleted([slow, fast], { timeout: WAIT }))
+          const completed = asCompleted([slow, fast], { timeout: WAIT })[Symbol.asyncIterator]()
+          // The slow one cannot complete before the gate opens: the fast one comes first.
+          expect((await completed.next()).value?.id).toBe(fast.id)
           const all = wait([slow, fast], { timeout: WAIT })
           openGate(token)
-          expect((await order).map((f) => f.id)).toEqual([fast.id, slow.id])
+          expect((await completed.next()).value?.id).toBe(slow.id)
+          expect((await completed.next()).done).toBe(true)
           expect((await all).pending).toEqual([])
         })
       } finally {

@@ -94,25 +94,18 @@ export function leaseSuite({ t, broker, peer }: SuiteContext): void {
 
     it('heartbeat reports lost leases: wrong attempt, unknown task, completed task', async () => {
       const queue = new Queue({ broker: broker() })
-      const [a, b] = await queue.submitMany([
-        { func: add, args: [1, 1] },
-        { func: add, args: [2, 2] },
-      ])
-      const { tasks } = await broker().claim({ worker: 'w-hb', limit: 2, leaseMs: 30_000 })
-      expect(tasks).toHaveLength(2)
-      const [ta, tb] = tasks
-      await broker().finish(tb?.id as number, tb?.attempt as number, { status: 'success', result: encode(4) })
+      await queue.submitMany([1, 2, 3].map((n) => ({ func: add, args: [n, n] })))
+      const { tasks } = await broker().claim({ worker: 'w-hb', limit: 3, leaseMs: 30_000 })
+      expect(tasks).toHaveLength(3)
+      const [held, wrong, done] = tasks.map((task) => ({ id: task.id, attempt: task.attempt }))
+      if (!held || !wrong || !done) throw new Error('three tasks claimed')
+      await broker().finish(done.id, done.attempt, { status: 'success', result: encode(4) })
       const lost = await broker().heartbeat(
         'w-hb',
-        [
-          { id: ta?.id as number, attempt: ta?.attempt as number },
-          { id: a?.id as number, attempt: (ta?.attempt as number) + 5 },
-          { id: b?.id as number, attempt: tb?.attempt as number },
-          { id: 999_999, attempt: 1 },
-        ],
+        [held, { id: wrong.id, attempt: wrong.attempt + 5 }, done, { id: 999_999, attempt: 1 }],
         30_000,
       )
-      expect([...lost].sort((x, y) => x - y)).toEqual([a?.id as number, b?.id as number, 999_999].sort((x, y) => x - y))
+      expect([...lost].sort((x, y) => x - y)).toEqual([wrong.id, done.id, 999_999])
     })
 
     it('a claim with nothing ready reports nothing; a refused candidate stays pending for others', async () => {
