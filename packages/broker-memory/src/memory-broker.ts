@@ -32,9 +32,13 @@ interface Entry {
   queued: 'ready' | 'delayed' | null
   token: number
 }
+/** A heap item: the sort keys copied in, so that comparisons do not chase pointers. */
 interface Queued {
   entry: Entry
   token: number
+  priority: number
+  duration: number
+  id: number
 }
 
 const COMPLETE = new Set<TaskStatus>(['success', 'error', 'killed'])
@@ -42,11 +46,9 @@ const COMPLETE = new Set<TaskStatus>(['success', 'error', 'killed'])
 const CLAIM_WINDOW = 256
 
 function dispatchOrder(a: Queued, b: Queued): boolean {
-  const x = a.entry.record
-  const y = b.entry.record
-  if (x.priority !== y.priority) return x.priority > y.priority
-  if (x.duration !== y.duration) return x.duration > y.duration
-  return x.id < y.id
+  if (a.priority !== b.priority) return a.priority > b.priority
+  if (a.duration !== b.duration) return a.duration > b.duration
+  return a.id < b.id
 }
 
 /**
@@ -171,7 +173,8 @@ export class MemoryBroker extends BaseBroker {
   /** Puts a pending task whose dependencies all succeeded into the ready or delayed heap. */
   private enqueue(entry: Entry, now: number): void {
     this.unqueue(entry)
-    const item = { entry, token: entry.token }
+    const r = entry.record
+    const item: Queued = { entry, token: entry.token, priority: r.priority, duration: r.duration, id: r.id }
     if (entry.record.runAt !== null && entry.record.runAt > now) {
       entry.queued = 'delayed'
       this.delayed.push(item)

@@ -139,8 +139,12 @@ function fromJson(value: Json): unknown {
 
 /** Encodes a value to the codec's JSON text. Throws ValidationError naming the path of what cannot be encoded. */
 export function encode(value: unknown, path = ''): string {
+  // The commonest results of no-op and side-effect tasks, without a walk.
+  if (value === undefined) return ENCODED_UNDEFINED
+  if (value === null) return 'null'
   return JSON.stringify(toJson(value, path, new Set()))
 }
+const ENCODED_UNDEFINED = JSON.stringify(tagged('U', null))
 
 /** Decodes the codec's JSON text. Throws DecodeError when the text is not valid codec output. */
 export function decode(text: string): unknown {

@@ -33,6 +33,8 @@ export interface Pattern {
 }
 
 const token = (name: string) => `aque:pattern:${name}`
+/** Lookups by name, in front of the container: a worker looks one up per task. */
+const cache = new Map<string, Pattern | undefined>()
 
 /** Makes a pattern available to the workers of this process, by its name. */
 export function registerPattern(pattern: Pattern): void {
@@ -40,10 +42,14 @@ export function registerPattern(pattern: Pattern): void {
     throw new ValidationError('pattern: expected { name, run(context) }')
   }
   container.register<Pattern>(token(pattern.name), { useValue: pattern })
+  cache.clear()
 }
 
 /** The pattern of that name, or undefined. The group pattern (`null`) is registered as "group". */
 export function lookupPattern(name: string | null): Pattern | undefined {
   const key = token(name ?? 'group')
-  return container.isRegistered(key) ? container.resolve<Pattern>(key) : undefined
+  if (cache.has(key)) return cache.get(key)
+  const pattern = container.isRegistered(key) ? container.resolve<Pattern>(key) : undefined
+  cache.set(key, pattern)
+  return pattern
 }
