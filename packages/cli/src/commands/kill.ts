@@ -47,10 +47,14 @@ Examples:
       const named = await fetchExisting(broker, ids, ['status'])
       const targets = options.recursive ? await dependencyClosure(broker, ids) : ids
       const tasks = options.recursive ? await broker.fetch(targets, ['status']) : named
-      const live = targets.filter((id) => {
-        const status = tasks.get(id)?.status as TaskStatus | undefined
-        return status !== undefined && !COMPLETE_STATES.has(status)
-      })
+      // Dependents first (they have the larger ids): killing a dependency first would fail
+      // its dependents as `error` before they could be marked `killed`.
+      const live = targets
+        .filter((id) => {
+          const status = tasks.get(id)?.status as TaskStatus | undefined
+          return status !== undefined && !COMPLETE_STATES.has(status)
+        })
+        .sort((a, b) => b - a)
       const done = ids.filter((id) => !live.includes(id))
       if (ENDING.has(options.signal)) await broker.kill(live, options.signal)
       else await broker.signal(live.filter((id) => tasks.get(id)?.status === 'running' || tasks.get(id)?.status === 'suspended'), options.signal)
