@@ -3,7 +3,8 @@ import pg from 'pg'
 import { type PostgresOptions, formatPostgresUrl, sslOption } from './url.js'
 
 const int8 = (text: string): number => Number(text)
-const int4Array = pg.types.getTypeParser(1007, 'text') as (text: string) => number[]
+// The int4[] parser (oid 1007) reads each element with parseInt, right for ids and ms times.
+const int4Array = (pg.types.getTypeParser as (oid: number, format: 'text') => (text: string) => number[])(1007, 'text')
 const INT8_OID = 20
 const INT8_ARRAY_OID = 1016
 

@@ -91,7 +91,7 @@ export class PostgresBroker extends BaseBroker {
     // An idle pooled connection that dies (server restart, terminated backend) is dropped by
     // the pool and replaced on next use; nothing was in flight on it, so nothing is lost.
     this.pool.on('error', () => {})
-    this.db = { query: (text, values) => this.run(() => this.pool.query(text, values)) }
+    this.db = { query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => this.run(() => this.pool.query<R>(text, values)) }
     this.transport = new EventTransport(
       config,
       channelOf(this.options.schema),
