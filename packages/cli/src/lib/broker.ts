@@ -1,4 +1,4 @@
-import { type Broker, getBroker, redactUrl } from '@aque/core'
+import { AqueError, type Broker, getBroker, redactUrl } from '@aque/core'
 import { CliError, UsageError } from './errors.js'
 
 /** Options every command inherits from the program. */
@@ -48,7 +48,7 @@ async function probe(broker: Broker): Promise<void> {
   try {
     await Promise.race([broker.fetchRecords([1], ['status']), timeout])
   } catch (err) {
-    if (err instanceof CliError) throw err
+    if (err instanceof CliError || (err instanceof AqueError && err.code === 'AQUE_BROKER_CONNECTION')) throw err
     const message = (err as Error)?.message?.split('\n')[0] ?? String(err)
     throw new CliError(`cannot use the broker at ${redactUrl(broker.displayUrl())}: ${message} (did you run "aque init"?)`)
   } finally {
