@@ -1,7 +1,7 @@
-import { AqueError, Queue, ValidationError } from '@aque/core'
+import { AqueError, DecodeError, Queue, ValidationError } from '@aque/core'
 import type { SuiteContext } from './harness.js'
 import { WAIT, runAll } from './helpers.js'
-import { AppError, echo, parseJson, returnFunction, throwAppError, throwTypeError, throwUnregistered, throwWithCause } from './tasks.js'
+import { AppError, echo, square, parseJson, returnFunction, throwAppError, throwTypeError, throwUnregistered, throwWithCause } from './tasks.js'
 
 /** What a local call of `fn` throws, to compare with what comes back from the worker. */
 function thrownBy(fn: () => unknown): Error {
@@ -90,6 +90,20 @@ export function errorsSuite({ t, broker }: SuiteContext): void {
       expect(err).toBeInstanceOf(ValidationError)
       expect(err).toBeInstanceOf(AqueError)
       expect((err as AqueError).code).toBe('AQUE_VALIDATION')
+    })
+
+    it('a stored value that cannot be decoded makes that field unreadable, not the whole task', async () => {
+      const queue = new Queue({ broker: broker() })
+      const future = await queue.submitEx({ func: square, args: [3], name: 'odd result' })
+      // Valid JSON with a tag this codec does not know, as a newer version might write.
+      expect(await broker().finish(future.id, null, { status: 'success', result: '{"$":"Q","v":1}' })).toBe(true)
+      const task = await future.task()
+      expect(task.status).toBe('success')
+      expect(task.name).toBe('odd result')
+      expect(task.args).toEqual([3])
+      expect(task.unreadable).toEqual(['result'])
+      expect(task.result).toBeInstanceOf(DecodeError)
+      await expect(future.result({ timeout: WAIT })).rejects.toBeInstanceOf(DecodeError)
     })
 
     it('Date, BigInt, Map, Set, Uint8Array, undefined, NaN, ±Infinity, -0 and a nested Error with cause round-trip through a task', async () => {

@@ -1,6 +1,6 @@
 import { type BaseBroker, Queue, type TaskPrototype, Worker } from '@aque/core'
 import type { SuiteContext } from './harness.js'
-import { WAIT, runAll, uniqueToken, within } from './helpers.js'
+import { WAIT, eventually, runAll, uniqueToken, within } from './helpers.js'
 import { add, record, runsOf, square } from './tasks.js'
 
 /** The in-process Worker on this broker: several at once, one at a time, fit, delayed tasks. */
@@ -53,6 +53,26 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
       expect(await runAll(await peer(), { cpus: 4 })).toBe(1)
       expect(await big?.result({ timeout: WAIT })).toBe(9)
       expect(await elsewhere?.status()).toBe('pending')
+    })
+
+    it('host rules: a task runs only on a worker whose hostname its globs match; others store why it waits', async () => {
+      const queue = new Queue({ broker: broker() })
+      const [glob, excluded, elsewhere, listed] = await queue.submitMany([
+        { func: square, args: [1], host: 'render*' },
+        { func: square, args: [2], host: '!render01' },
+        { func: square, args: [3], host: 'comp-*' },
+        { func: square, args: [4], host: 'comp-1, render0?' },
+      ])
+      expect(await runAll(broker(), { hostname: 'render01' })).toBe(2)
+      expect(await glob?.result({ timeout: WAIT })).toBe(1)
+      expect(await listed?.result({ timeout: WAIT })).toBe(16)
+      expect(await excluded?.status()).toBe('pending')
+      expect(await elsewhere?.status()).toBe('pending')
+      const reason = await eventually(async () => (await elsewhere?.task())?.reason ?? undefined, 'the reason to be stored')
+      expect(reason).toContain('comp-*')
+      expect(await runAll(await peer(), { hostname: 'comp-7' })).toBe(2)
+      expect(await excluded?.result({ timeout: WAIT })).toBe(4)
+      expect(await elsewhere?.result({ timeout: WAIT })).toBe(9)
     })
 
     it('a delayed task (runAt) does not run before its time, and runs after', async () => {
