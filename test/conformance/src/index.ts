@@ -10,6 +10,7 @@ import { leaseSuite } from './lease.js'
 import { outputSuite } from './output.js'
 import { patternsSuite } from './patterns.js'
 import { retrySuite } from './retry.js'
+import { shellSuite } from './shell.js'
 import { submitSuite } from './submit.js'
 import { taskApiSuite } from './task-api.js'
 import { urlSuite } from './url.js'
@@ -18,7 +19,7 @@ import { workersSuite } from './workers.js'
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
 /** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, currentTaskSuite, taskApiSuite, urlSuite, futuresSuite]
+const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, shellSuite, currentTaskSuite, taskApiSuite, urlSuite, futuresSuite]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
