@@ -79,7 +79,7 @@ describe.each(BROKERS)('aque on $name', ({ url }) => {
     const all = await tasks(s)
     const members = all.filter((t) => t.parent === group)
     expect(members.map((t) => t.status)).toEqual(Array(20).fill('success'))
-    lines.forEach((line, i) => expect(line).toBe(`${members[i]?.id} says ${i + 1} hi`))
+    expect(lines).toEqual(members.map((t, i) => `${t.id} says ${i + 1} hi`))
     expect(all.find((t) => t.id === group)?.environ?.GREETING).toBe('hi')
     expect(members.every((t) => t.environ === null)).toBe(true)
   })

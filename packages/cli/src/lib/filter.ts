@@ -37,6 +37,13 @@ function fail(text: string, at: number, problem: string): never {
   throw new UsageError(`malformed filter at character ${at + 1} of "${text}": ${problem}`)
 }
 
+/** Whether a token ends a value, so that a "-" after it cannot start a negative number. */
+function endsValue(token: Token | undefined): boolean {
+  if (!token) return false
+  if (token.kind === 'op') return token.value === ')' || token.value === ']'
+  return token.kind !== 'name' || !['and', 'or', 'not', 'in'].includes(token.value)
+}
+
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = []
   let i = 0
@@ -61,7 +68,7 @@ export function tokenize(text: string): Token[] {
       continue
     }
     const number = /^-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?/i.exec(text.slice(i))
-    if (number && (c !== '-' || tokens.length === 0 || tokens[tokens.length - 1]?.kind === 'op')) {
+    if (number && (c !== '-' || !endsValue(tokens[tokens.length - 1]))) {
       tokens.push({ kind: 'number', value: Number(number[0]), at: start })
       i += number[0].length
       continue

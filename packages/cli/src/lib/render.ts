@@ -51,8 +51,12 @@ export function compileTemplate(template: string): (task: TaskWithProblems) => s
   const parts: Array<string | { field: string }> = []
   const re = /\{\{|\}\}|\{([^{}]*)\}|\\t|\\n|\\\\/g
   let last = 0
+  const text = (slice: string) => {
+    if (/[{}]/.test(slice)) throw new UsageError('--format: unbalanced "{" or "}" (write {{ or }} for a brace)')
+    parts.push(slice)
+  }
   for (let m = re.exec(template); m; m = re.exec(template)) {
-    parts.push(template.slice(last, m.index))
+    text(template.slice(last, m.index))
     const token = m[0]
     if (token === '{{') parts.push('{')
     else if (token === '}}') parts.push('}')
@@ -66,8 +70,7 @@ export function compileTemplate(template: string): (task: TaskWithProblems) => s
     }
     last = m.index + token.length
   }
-  parts.push(template.slice(last))
-  if (parts.some((p) => typeof p === 'string' && /[{}]/.test(p))) throw new UsageError('--format: unbalanced "{" or "}" (write {{ or }} for a brace)')
+  text(template.slice(last))
   return (task) => {
     const view = viewOf(task)
     return parts.map((p) => (typeof p === 'string' ? p : fieldText(pick(view, p.field)))).join('')
