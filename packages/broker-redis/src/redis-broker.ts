@@ -20,6 +20,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '@aque/core'
+import { Coalescer } from './coalescer.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
 import { newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
@@ -54,6 +55,9 @@ export class RedisBroker extends BaseBroker {
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
+  private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
+    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, ...items.flatMap((i) => i.group)]),
+  )
 
   constructor(url: URL | string) {
     super()
@@ -215,7 +219,8 @@ export class RedisBroker extends BaseBroker {
   async _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
     const text = outcome.status === 'success' ? outcome.result : outcome.error
     const retryAt = outcome.status === 'error' && outcome.retryAt != null ? outcome.retryAt : ''
-    const [applied, newWork, ...failed] = await this.run<number[]>('finish-1', [id, attempt ?? '', outcome.status, text, retryAt, now, ...TEMPLATES])
+    // Finishes of one tick share a script call (and the clock of the first of them).
+    const [applied, newWork, ...failed] = await this.finishes.add({ now, group: [id, attempt ?? '', outcome.status, text, retryAt] })
     if (applied !== 1) return { applied: false, changes: [], newWork: false }
     const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
     return {

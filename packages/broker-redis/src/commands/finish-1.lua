@@ -1,73 +1,84 @@
 --[[
-  Records the end of a run, fenced by attempt. Success releases the dependents whose
-  dependencies have now all succeeded; error/killed (without retry) fails every transitive
-  dependent that is not complete; an error with retryAt puts the task back to pending.
+  Records the end of runs, each fenced by its attempt (several at once: the broker gathers the
+  finishes of one tick into one call; each is applied as if alone, in order). Success releases
+  the dependents whose dependencies have now all succeeded; error/killed (without retry) fails
+  every transitive dependent that is not complete; an error with retryAt puts the task back to
+  pending, delayed until then.
 
   KEYS[1]  key prefix
-  ARGV[1]  task id
-  ARGV[2]  attempt, or "" for an unfenced finish (applies if the task is not complete)
-  ARGV[3]  status: success | error | killed
-  ARGV[4]  codec text: the result (success) or the error
-  ARGV[5]  retryAt (ms) or "" (error only)
-  ARGV[6]  now (ms)
-  ARGV[7], ARGV[8], ARGV[9]  failed-dependency templates and placeholder (see submit-1)
+  ARGV[1]  now (ms)
+  ARGV[2], ARGV[3], ARGV[4]  failed-dependency templates and placeholder (see submit-1)
+  ARGV[5…] groups of 5: task id, attempt ("" for unfenced: applies if the task is not complete),
+           status (success | error | killed), codec text (result or error), retryAt ("" for none)
 
-  Returns {applied (0|1), newWork (0|1), ...ids of dependents failed}.
-  Publishes task_status (and new_work) for what changed.
+  Returns, per group, {applied (0|1), newWork (0|1), ...ids of dependents failed}.
+  Publishes task_status (successes in one message) and new_work for what changed.
 ]]
 --- @include "base"
 
-local id = ARGV[1]
-local status = ARGV[3]
-local now = tonumber(ARGV[6])
-local key = tkey(id)
-local v = redis.call('HMGET', key, 'status', 'attempt')
-local st = v[1]
-if not st then return { 0, 0 } end
-if ARGV[2] == '' then
-  if COMPLETE[st] then return { 0, 0 } end
-elseif not ((st == 'running' or st == 'suspended') and v[2] == ARGV[2]) then
-  return { 0, 0 }
-end
+local now = tonumber(ARGV[1])
+local tplError, tplKilled, placeholder = ARGV[2], ARGV[3], ARGV[4]
+local succeeded = {}
+local anyNewWork = false
 
-local nid = tonumber(id)
-if status == 'success' then
-  complete(id, st, 'success', now)
-  redis.call('HSET', key, 'result', ARGV[4])
-  redis.call('HDEL', key, 'error')
-  local newWork = 0
-  for _, d in ipairs(redis.call('SMEMBERS', P .. 'd:' .. id)) do
-    local dkey = tkey(d)
-    local remaining = redis.call('HINCRBY', dkey, '_r', -1)
-    if remaining == 0 and redis.call('HGET', dkey, 'status') == 'pending' then
-      enqueue(d, now)
-      newWork = 1
-    end
+local function finish(id, attempt, status, text, retryAt)
+  local key = tkey(id)
+  local v = redis.call('HMGET', key, 'status', 'attempt')
+  local st = v[1]
+  if not st then return { 0, 0 } end
+  if attempt == '' then
+    if COMPLETE[st] then return { 0, 0 } end
+  elseif not ((st == 'running' or st == 'suspended') and v[2] == attempt) then
+    return { 0, 0 }
   end
-  publishStatus('success', { nid })
-  if newWork == 1 then publishNewWork() end
-  return { 1, newWork }
+  local nid = tonumber(id)
+
+  if status == 'success' then
+    complete(id, st, 'success', now)
+    redis.call('HSET', key, 'result', text)
+    redis.call('HDEL', key, 'error')
+    local newWork = 0
+    for _, d in ipairs(redis.call('SMEMBERS', P .. 'd:' .. id)) do
+      local dkey = tkey(d)
+      local remaining = redis.call('HINCRBY', dkey, '_r', -1)
+      if remaining == 0 and redis.call('HGET', dkey, 'status') == 'pending' then
+        enqueue(d, now)
+        newWork = 1
+      end
+    end
+    succeeded[#succeeded + 1] = nid
+    if newWork == 1 then anyNewWork = true end
+    return { 1, newWork }
+  end
+
+  redis.call('HSET', key, 'error', text)
+  if status == 'error' and retryAt ~= '' then
+    unqueue(id)
+    setStatus(id, st, 'pending')
+    redis.call('HINCRBY', key, 'retryCount', 1)
+    redis.call('HSET', key, 'runAt', retryAt)
+    redis.call('HDEL', key, 'leaseUntil', 'worker')
+    redis.call('ZREM', P .. 'leases', id)
+    enqueue(id, now)
+    publishStatus('pending', { nid })
+    anyNewWork = true
+    return { 1, 1 }
+  end
+
+  complete(id, st, status, now)
+  local failed = {}
+  propagate(id, status, now, failedText(id, status, tplError, tplKilled, placeholder), failed)
+  publishStatus(status, { nid })
+  publishStatus('error', failed)
+  local out = { 1, 0 }
+  for _, d in ipairs(failed) do out[#out + 1] = d end
+  return out
 end
 
-redis.call('HSET', key, 'error', ARGV[4])
-if status == 'error' and ARGV[5] ~= '' then
-  unqueue(id)
-  setStatus(id, st, 'pending')
-  redis.call('HINCRBY', key, 'retryCount', 1)
-  redis.call('HSET', key, 'runAt', ARGV[5])
-  redis.call('HDEL', key, 'leaseUntil', 'worker')
-  redis.call('ZREM', P .. 'leases', id)
-  enqueue(id, now)
-  publishStatus('pending', { nid })
-  publishNewWork()
-  return { 1, 1 }
+local replies = {}
+for i = 5, #ARGV, 5 do
+  replies[#replies + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
 end
-
-complete(id, st, status, now)
-local failed = {}
-propagate(id, status, now, failedText(id, status, ARGV[7], ARGV[8], ARGV[9]), failed)
-publishStatus(status, { nid })
-publishStatus('error', failed)
-local out = { 1, 0 }
-for _, d in ipairs(failed) do out[#out + 1] = d end
-return out
+publishStatus('success', succeeded)
+if anyNewWork then publishNewWork() end
+return replies
