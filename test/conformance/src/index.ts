@@ -18,8 +18,24 @@ import { workersSuite } from './workers.js'
 
 export type { BrokerFactory, SuiteContext, TestApi } from './harness.js'
 
-/** Every area of the suite, one file each. */
-const AREAS: Array<(ctx: SuiteContext) => void> = [submitSuite, graphSuite, leaseSuite, workersSuite, retrySuite, killSuite, eventsSuite, outputSuite, errorsSuite, patternsSuite, shellSuite, currentTaskSuite, taskApiSuite, urlSuite, futuresSuite]
+/** Every area of the suite, one file each, in the order they run. */
+const AREAS: Array<(ctx: SuiteContext) => void> = [
+  submitSuite,
+  graphSuite,
+  leaseSuite,
+  workersSuite,
+  retrySuite,
+  killSuite,
+  eventsSuite,
+  outputSuite,
+  errorsSuite,
+  patternsSuite,
+  shellSuite,
+  currentTaskSuite,
+  taskApiSuite,
+  urlSuite,
+  futuresSuite,
+]
 
 /**
  * Runs the whole conformance suite against a broker. A broker package's test file is:
