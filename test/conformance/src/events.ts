@@ -29,6 +29,21 @@ export function eventsSuite({ t, broker, peer }: SuiteContext): void {
       expect((await successAll).status).toBe('success')
     })
 
+    it('a kill publishes killed for the task and error for its dependents; a retry publishes pending', async () => {
+      const listener = await peer()
+      const queue = new Queue({ broker: broker() })
+      const victim = await queue.submit(record, uniqueToken(), 'victim')
+      const dependent = await queue.submitEx({ func: record, args: [uniqueToken(), 'dependent'], dependencies: [victim] })
+      const killed = nextEvent<StatusEvent>(listener, `task_status.${victim.id}`, (p) => p.status === 'killed')
+      const failed = nextEvent<StatusEvent>(listener, `task_status.${dependent.id}`, (p) => p.status === 'error')
+      await broker().kill([victim.id])
+      expect(await killed).toEqual({ ids: [victim.id], status: 'killed' })
+      expect(await failed).toEqual({ ids: [dependent.id], status: 'error' })
+      const back = nextEvent<StatusEvent>(listener, `task_status.${dependent.id}`, (p) => p.status === 'pending')
+      await broker().retry([victim.id])
+      expect(await back).toEqual({ ids: [dependent.id], status: 'pending' })
+    })
+
     it('on() returns an unsubscribe function; off() removes a listener', async () => {
       const b = broker()
       const event = `custom.${uniqueToken()}`

@@ -17,7 +17,12 @@ export function retrySuite({ t, broker, peer }: SuiteContext): void {
       expect(task.retryCount).toBe(2)
       expect(task.attempt).toBe(3)
       expect(task.error).toBeNull()
-      expect(runsOf(token).map((r) => r.id)).toEqual([future.id, future.id, future.id])
+      const runs = runsOf(token)
+      expect(runs.map((r) => r.id)).toEqual([future.id, future.id, future.id])
+      // Backoff from retryDelay, doubling: never sooner than 10 ms, then 20 ms, after a failure.
+      const [first, second, third] = runs.map((r) => r.time) as [number, number, number]
+      expect(second - first).toBeGreaterThanOrEqual(10)
+      expect(third - second).toBeGreaterThanOrEqual(20)
     })
 
     it('a task that exhausts its retries ends in error with its last error', async () => {

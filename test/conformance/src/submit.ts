@@ -66,6 +66,16 @@ export function submitSuite({ t, broker }: SuiteContext): void {
       for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number)
     })
 
+    it('queue.task() makes a submitter with defaults', async () => {
+      const queue = new Queue({ broker: broker() })
+      const urgentSquare = queue.task(square, { priority: 5000, name: 'urgent' })
+      const future = await urgentSquare(7)
+      const task = await future.task()
+      expect(task).toMatchObject({ priority: 5000, name: 'urgent', args: [7] })
+      await runAll(broker())
+      expect(await future.result({ timeout: WAIT })).toBe(49)
+    })
+
     it('unknown prototype fields are kept in extra', async () => {
       const queue = new Queue({ broker: broker() })
       const future = await queue.submitEx({ func: add, args: [1, 2], name: 'sum', team: 'lighting', shot: { seq: 10, frames: [1, 2] } })

@@ -1,7 +1,7 @@
 import { type BaseBroker, Queue, type TaskPrototype, Worker } from '@aque/core'
 import type { SuiteContext } from './harness.js'
-import { WAIT, eventually, runAll, uniqueToken, within } from './helpers.js'
-import { add, record, runsOf, square } from './tasks.js'
+import { WAIT, eventually, runAll, uniqueToken, withWorker, within } from './helpers.js'
+import { add, gate, gateStarted, openGate, record, runsOf, square } from './tasks.js'
 
 /** The in-process Worker on this broker: several at once, one at a time, fit, delayed tasks. */
 export function workersSuite({ t, broker, peer }: SuiteContext): void {
@@ -53,6 +53,25 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
       expect(await runAll(await peer(), { cpus: 4 })).toBe(1)
       expect(await big?.result({ timeout: WAIT })).toBe(9)
       expect(await elsewhere?.status()).toBe('pending')
+    })
+
+    it('a worker runs no more at once than its CPUs allow', async () => {
+      const queue = new Queue({ broker: broker() })
+      const tokens = [uniqueToken(), uniqueToken(), uniqueToken()]
+      const futures = await queue.submitMany(tokens.map((token) => ({ func: gate, args: [token], cpus: 1 })))
+      try {
+        await withWorker(await peer(), { cpus: 2, concurrency: 10 }, async () => {
+          await within(Promise.all(tokens.slice(0, 2).map((token) => gateStarted(token))), 'two tasks to start')
+          expect(await futures[2]?.status()).toBe('pending')
+          expect((await broker().counts()).running).toBe(2)
+          openGate(tokens[0] as string)
+          await within(gateStarted(tokens[2] as string), 'the third task to start once a CPU is free')
+          for (const token of tokens) openGate(token)
+          expect(await Promise.all(futures.map((f) => f.result({ timeout: WAIT })))).toEqual(['opened', 'opened', 'opened'])
+        })
+      } finally {
+        for (const token of tokens) openGate(token)
+      }
     })
 
     it('host rules: a task runs only on a worker whose hostname its globs match; others store why it waits', async () => {
