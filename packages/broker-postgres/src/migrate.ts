@@ -1,5 +1,6 @@
 import { AqueError } from '@aque/core'
 import type { Pool } from 'pg'
+import { checkout } from './checkout.js'
 import { MIGRATIONS } from './migrations/index.js'
 
 /** The schema was migrated by a newer version of this package. */
@@ -29,7 +30,7 @@ export function migrationSql(text: string, schema: string): string {
  */
 export async function migrate(pool: Pool, schema: string): Promise<void> {
   const q = quoteIdent(schema)
-  const client = await pool.connect()
+  const { client, release } = await checkout(pool)
   let failed = false
   try {
     await client.query('BEGIN')
@@ -53,6 +54,6 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await client.query('ROLLBACK').catch(() => {})
     throw err
   } finally {
-    client.release(failed)
+    release(failed)
   }
 }

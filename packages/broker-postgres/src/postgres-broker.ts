@@ -19,6 +19,7 @@ import {
 } from '@aque/core'
 import pg from 'pg'
 import { Batcher } from './batcher.js'
+import { checkout } from './checkout.js'
 import { claimAccepted, claimOrder } from './claim.js'
 import { clientConfig, isTransient, translateError } from './connection.js'
 import { EventTransport } from './event-transport.js'
@@ -148,7 +149,7 @@ export class PostgresBroker extends BaseBroker {
   /** Runs `body` in a transaction on one connection, all again if the connection was lost. */
   private transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.run(async () => {
-      const client = await this.pool.connect()
+      const { client, release } = await checkout(this.pool)
       let broken = false
       try {
         await client.query('BEGIN')
@@ -160,7 +161,7 @@ export class PostgresBroker extends BaseBroker {
         await client.query('ROLLBACK').catch(() => {})
         throw err
       } finally {
-        client.release(broken)
+        release(broken)
       }
     })
   }
@@ -243,7 +244,7 @@ export class PostgresBroker extends BaseBroker {
     let tasks: TaskRecord[]
     if (accept) {
       tasks = await this.run(async () => {
-        const client = await this.pool.connect()
+        const { client, release } = await checkout(this.pool)
         let broken = false
         try {
           return await claimAccepted(client, this.s, { worker, limit, leaseMs, now, accept })
@@ -252,7 +253,7 @@ export class PostgresBroker extends BaseBroker {
           await client.query('ROLLBACK').catch(() => {})
           throw err
         } finally {
-          client.release(broken)
+          release(broken)
         }
       })
     } else {
