@@ -79,7 +79,7 @@ export function leaseSuite({ t, broker, peer }: SuiteContext): void {
     it('heartbeat keeps a lease alive', async () => {
       const queue = new Queue({ broker: broker() })
       const future = await queue.submit(add, 2, 2)
-      const claimed = (await broker().claim({ worker: 'w-beat', limit: 1, leaseMs: 300 })).tasks[0]
+      const claimed = (await broker().claim({ worker: 'w-beat', limit: 1, leaseMs: 500 })).tasks[0]
       const firstEnd = claimed?.leaseUntil as number
       expect(await broker().heartbeat('w-beat', [{ id: future.id, attempt: claimed?.attempt as number }], 60_000)).toEqual([])
       const renewed = (await broker().fetch([future.id], ['leaseUntil'])).get(future.id)?.leaseUntil as number
