@@ -5,7 +5,7 @@
  */
 import { MemoryBroker } from '@aque/broker-memory'
 import { runConformance } from '@aque/conformance'
-import type { Changes, LeaseRef, Outcome, OutputChunk, OutputInput, TaskField, TaskRecord } from '@aque/core'
+import type { Changes, ClaimRequest, LeaseRef, Outcome, OutputChunk, OutputInput, SearchFilter, TaskField, TaskRecord } from '@aque/core'
 import { describe, expect, it } from 'vitest'
 
 type Body = () => Promise<void> | void
@@ -89,6 +89,30 @@ class ErrorsAsSuccess extends MemoryBroker {
   }
 }
 
+/** Passes over the first candidate of every claim: not dispatch order any more. */
+class SkipsFirstCandidate extends MemoryBroker {
+  override _claim(request: ClaimRequest) {
+    let first = true
+    const accept = request.accept
+    return super._claim({
+      ...request,
+      accept: (task) => {
+        if (first) {
+          first = false
+          return false
+        }
+        return accept ? accept(task) : true
+      },
+    })
+  }
+}
+/** Ignores every search filter but the paging cursor. */
+class UnfilteredSearch extends MemoryBroker {
+  override _search(filter: SearchFilter, limit: number, fields: TaskField[] | null) {
+    return super._search({ afterId: filter.afterId }, limit, fields)
+  }
+}
+
 // Faults chosen so that each shows as a wrong value at once, not as a wait running out.
 const cases: Array<[string, () => MemoryBroker, string[]]> = [
   ['finish without fencing', () => new Unfenced(), ['a running task lost by reaping is claimed again with a higher attempt, and only that attempt may finish']],
@@ -107,6 +131,12 @@ const cases: Array<[string, () => MemoryBroker, string[]]> = [
     () => new DoublesOutput(),
     ["a shell task's stdout and stderr are stored as chunks", 'appendOutput assigns seq and per-stream offsets; getOutput reads from a seq on'],
   ],
+  [
+    'claims out of dispatch order',
+    () => new SkipsFirstCandidate(),
+    ['ready tasks run by priority (higher first), then duration hint (longer first), then lower id', 'a diamond runs d, b, c, then a'],
+  ],
+  ['search filters ignored', () => new UnfilteredSearch(), ['search filters by status, parent and user']],
   ['fetch ignores fields', () => new IgnoresFields(), ['fetch returns decoded tasks, only the fields asked (and id); unknown ids are absent']],
   [
     'errors recorded as successes',
