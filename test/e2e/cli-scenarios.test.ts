@@ -82,6 +82,14 @@ describe.each(BROKERS)('aque on $name', ({ url }) => {
     expect(lines).toEqual(members.map((t, i) => `${t.id} says ${i + 1} hi`))
     expect(all.find((t) => t.id === group)?.environ?.GREETING).toBe('hi')
     expect(members.every((t) => t.environ === null)).toBe(true)
+    // A group stands for its tasks: wait reports each (plain lines when piped), output prints theirs.
+    const waited = await s.run(['wait', String(group)])
+    expect(waited.code).toBe(0)
+    expect(waited.stderr.trim().split('\n')).toHaveLength(20)
+    expect(waited.stderr).toMatch(/^20\/20 tasks complete: task \d+ success$/m)
+    const tree = await s.ok(['status', String(group)])
+    expect(tree.trim().split('\n')).toHaveLength(22)
+    expect(tree).toMatch(new RegExp(`^\\s*${members[19]?.id}\\s+success\\s+\\S+\\s+└─ bash -c`, 'm'))
   })
 
   it('xargs splits like xargs (-n1: 4, -L1: 2, none: 1), -v prints every id, -P reserves 1/N of the CPUs', async () => {
@@ -181,5 +189,6 @@ describe.each(BROKERS)('aque on $name', ({ url }) => {
     expect(task?.status).toBe('success')
     expect(task?.progress).toMatchObject({ done: 3, total: 10, message: 'frames done' })
     expect(await s.ok(['status', String(id)])).toMatch(/3\/10 30% frames done/)
+    expect(await s.ok(['output', '-s', 'log', String(id)])).toMatch(/all good/)
   })
 })

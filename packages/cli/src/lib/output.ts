@@ -10,25 +10,30 @@ export function write(stream: NodeJS.WriteStream, data: Uint8Array | string): Pr
   })
 }
 
-/** Where a chunk of this stream goes: stdout to stdout, stderr to stderr, the rest nowhere. */
-function target(chunk: OutputChunk): NodeJS.WriteStream | null {
-  if (chunk.stream === 'stdout') return process.stdout
-  if (chunk.stream === 'stderr') return process.stderr
-  return null
+/** The task streams printed by default: a command's stdout and stderr. */
+export const DEFAULT_STREAMS: readonly string[] = ['stdout', 'stderr']
+
+/**
+ * Where a chunk goes: stderr to stderr, every other chosen stream (stdout, log, progress,
+ * usage) to stdout, streams not chosen nowhere.
+ */
+function target(chunk: OutputChunk, streams: readonly string[]): NodeJS.WriteStream | null {
+  if (!streams.includes(chunk.stream)) return null
+  return chunk.stream === 'stderr' ? process.stderr : process.stdout
 }
 
 /** Prints what a task wrote so far. */
-export async function printStored(broker: Broker, id: number): Promise<void> {
+export async function printStored(broker: Broker, id: number, streams: readonly string[] = DEFAULT_STREAMS): Promise<void> {
   for (const chunk of await broker.getOutput([id])) {
-    const stream = target(chunk)
+    const stream = target(chunk, streams)
     if (stream) await write(stream, chunk.data)
   }
 }
 
 /** Prints a task's output live until it completes. */
-export async function follow(broker: Broker, id: number): Promise<void> {
+export async function follow(broker: Broker, id: number, streams: readonly string[] = DEFAULT_STREAMS): Promise<void> {
   for await (const chunk of new Future(id, broker).output()) {
-    const stream = target(chunk)
+    const stream = target(chunk, streams)
     if (stream) await write(stream, chunk.data)
   }
 }

@@ -38,6 +38,11 @@ export class ProgressReporter {
     this.stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]${text}\x1b[K`)
   }
 
+  /** Erases the bar so that other text can be written on the terminal; the next update redraws it. */
+  clear(): void {
+    if (this.tty) this.stream.write('\r\x1b[K')
+  }
+
   /** Leaves the terminal on a fresh line. */
   end(): void {
     if (this.tty) {
