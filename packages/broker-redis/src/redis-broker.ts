@@ -35,6 +35,8 @@ const TEMPLATES = [dependencyFailedText(Number(PLACEHOLDER), 'error'), dependenc
 const CLAIM_WINDOW = 256
 /** Candidates fetched per round trip when the worker may refuse some. */
 const MIN_PAGE = 16
+/** Claims made by looking first (two round trips) after a worker refused a task claimed at once. */
+const CAREFUL_CLAIMS = 20
 
 type Arg = string | number | Buffer
 type ClaimRow = [number, number, string[] | null]
@@ -52,6 +54,7 @@ export class RedisBroker extends BaseBroker {
   private readonly main: Connection
   private subscriber: Connection | null = null
   private subscribing: Promise<void> | null = null
+  private carefulClaims = 0
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
@@ -159,41 +162,81 @@ export class RedisBroker extends BaseBroker {
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
     const { now, accept, limit } = request
-    const claimArgs = (ids: number[], withHash: boolean): Arg[] => [now, request.leaseMs, request.worker, withHash ? '1' : '0', ...ids]
-    if (!accept) {
-      const [nextRunAt, ...rows] = await this.run<[number, ...[number][]]>('peek-1', [now, 0, limit, '0'])
-      if (rows.length === 0) return { tasks: [], nextRunAt: nextRunAt < 0 ? null : nextRunAt, changes: [], newWork: false }
-      const claimed = await this.run<ClaimRow[]>('claim-1', claimArgs(rows.map(([id]) => id), true))
-      const tasks = claimed.map(([, , pairs]) => recordFromPairs(pairs ?? []) as TaskRecord)
-      return { tasks, nextRunAt: null, changes: [{ status: 'running', ids: tasks.map((t) => t.id) }], newWork: false }
+    const claimed = (tasks: TaskRecord[], nextRunAt: number | null) => ({ tasks, nextRunAt, changes: [{ status: 'running' as const, ids: tasks.map((t) => t.id) }], newWork: false })
+    if (this.carefulClaims > 0) {
+      this.carefulClaims--
+      return claimed(...(await this.claimCarefully(request, new Map(), 0)))
     }
-    // The worker decides which candidates fit: look at pages of the top of the ready set, then
-    // claim the accepted ones at once (the script checks that each is still ready).
-    const chosen = new Map<number, TaskRecord>()
-    let looked = 0
+    // One round trip: claim the top of the ready set, then hand back at once what the worker
+    // refuses (rare: only tasks that do not fit it). Refusals switch to careful claims for a while.
+    const [next, ...rows] = await this.run<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, limit])
+    if (rows.length === 0) return claimed([], next < 0 ? null : next)
+    const kept = new Map<number, TaskRecord>()
+    const refused: Arg[] = []
+    for (const [id, attempt, pairs] of rows) {
+      const before = recordFromPairs(pairs ?? []) as TaskRecord
+      if (!accept || this.accepts(accept, before)) {
+        kept.set(id, this.asClaimed(before, attempt, request))
+      } else {
+        refused.push(id, attempt, before.startedAt ?? '', before.reason ?? '')
+      }
+    }
+    if (refused.length > 0) {
+      this.carefulClaims = CAREFUL_CLAIMS
+      await this.run<number>('release-1', [now, request.worker, ...refused])
+    }
+    this.publishRunning([...kept.keys()])
+    if (refused.length > 0 && accept && kept.size < limit) {
+      const [tasks] = await this.claimCarefully(request, new Map(), refused.length / 4)
+      return claimed([...kept.values(), ...tasks], null)
+    }
+    return claimed([...kept.values()], null)
+  }
+
+  /** The record of a claimed task: what it was, with the claim's fields. */
+  private asClaimed(record: TaskRecord, attempt: number, request: ClaimRequest): TaskRecord {
+    return Object.assign(record, { status: 'running', attempt, worker: request.worker, startedAt: request.now, leaseUntil: request.now + request.leaseMs, reason: null })
+  }
+
+  /**
+   * Events of a claim by count: published for the tasks kept only, so nobody hears of a claim
+   * handed back. Not awaited (the worker starts at once); commands on one connection keep their
+   * order, so this goes out before the tasks' own status changes. A lost event costs nothing:
+   * the stored status is the truth, and every waiter backs events with a slow poll.
+   */
+  private publishRunning(ids: number[]): void {
+    if (ids.length === 0) return
+    this._publish('task_status', { ids, status: 'running' }).catch(() => {})
+  }
+
+  /**
+   * Claims by looking first: pages of the top of the ready set (from `offset`) are shown to the
+   * worker's `accept`, then the accepted ones are claimed at once (each only if still ready).
+   */
+  private async claimCarefully(request: ClaimRequest, chosen: Map<number, TaskRecord>, offset: number): Promise<[TaskRecord[], number | null]> {
+    const { now, accept, limit } = request
+    let looked = offset
     let nextRunAt: number | null = null
     while (chosen.size < limit && looked < CLAIM_WINDOW) {
       const count = Math.min(CLAIM_WINDOW - looked, Math.max(limit - chosen.size, MIN_PAGE))
       const [next, ...rows] = await this.run<[number, ...[number, string[]][]]>('peek-1', [now, looked, count, '1'])
-      if (looked === 0 && rows.length === 0 && next >= 0) nextRunAt = next
+      if (looked === offset && rows.length === 0 && next >= 0) nextRunAt = next
       for (const [id, pairs] of rows) {
         if (chosen.size >= limit) break
         const record = recordFromPairs(pairs) as TaskRecord
-        if (this.accepts(accept, record)) chosen.set(id, record)
+        if (!accept || this.accepts(accept, record)) chosen.set(id, record)
       }
       looked += rows.length
       if (rows.length < count) break
     }
-    if (chosen.size === 0) return { tasks: [], nextRunAt, changes: [], newWork: false }
-    const claimed = await this.run<ClaimRow[]>('claim-1', claimArgs([...chosen.keys()], false))
+    if (chosen.size === 0) return [[], nextRunAt]
+    const rows = await this.run<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, 0, ...chosen.keys()])
     const tasks: TaskRecord[] = []
-    for (const [id, attempt] of claimed) {
+    for (const [id, attempt] of rows.slice(1) as ClaimRow[]) {
       const record = chosen.get(id)
-      if (!record) continue
-      Object.assign(record, { status: 'running', attempt, worker: request.worker, startedAt: now, leaseUntil: now + request.leaseMs, reason: null })
-      tasks.push(record)
+      if (record) tasks.push(this.asClaimed(record, attempt, request))
     }
-    return { tasks, nextRunAt: null, changes: [{ status: 'running', ids: tasks.map((t) => t.id) }], newWork: false }
+    return [tasks, null]
   }
 
   /**

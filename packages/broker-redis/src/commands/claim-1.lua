@@ -1,47 +1,65 @@
 --[[
-  Claims tasks for a worker under a lease: each must still be ready (in the ready set and
-  `pending`), so two workers racing for one task never both get it.
+  Claims tasks for a worker under a lease (attempt + 1, `running`). Either the first `count`
+  ready tasks in dispatch order (after moving due delayed tasks into the ready set), or the
+  given ids, each only if it is still ready: two workers racing for one task never both get it.
 
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  lease length (ms)
   ARGV[3]  worker id
-  ARGV[4]  "1" to return the hashes of the claimed tasks
-  ARGV[5…] ids to claim (from peek-1)
+  ARGV[4]  count: claim the first `count` ready tasks; 0: claim the ids that follow
+  ARGV[5…] ids to claim (from peek-1, count 0)
 
-  Returns {{id, attempt, hash or false}...} for the tasks claimed (hash only if asked).
-  Publishes task_status running.
+  Returns {nextRunAt, {id, attempt, hash}...}: nextRunAt is the earliest runAt of a delayed task
+  when nothing was claimed, else -1; hash is the task's HGETALL from before the claim (by
+  count only; by ids, false).
+  Publishes task_status running when claiming by ids; by count the broker publishes for the
+  tasks its worker keeps (it may hand some back with release-1 at once).
 ]]
 --- @include "base"
 
 local now = tonumber(ARGV[1])
 local leaseUntil = now + tonumber(ARGV[2])
 local worker = ARGV[3]
-local withHash = ARGV[4] == '1'
+local count = tonumber(ARGV[4])
 
 local candidates = {}
-for i = 5, #ARGV do
-  candidates[#candidates + 1] = tonumber(ARGV[i])
+if count > 0 then
+  local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', P .. 'delayed', id)
+    local k = redis.call('HGET', tkey(id), '_k')
+    redis.call('ZADD', P .. 'ready', 0, readyMember(id, k or ''))
+  end
+  for _, m in ipairs(redis.call('ZRANGE', P .. 'ready', 0, count - 1)) do
+    candidates[#candidates + 1] = tonumber(string.sub(m, -16))
+  end
+else
+  for i = 5, #ARGV do
+    candidates[#candidates + 1] = tonumber(ARGV[i])
+  end
 end
 
-local out = {}
+local out = { -1 }
 local ids = {}
 for _, id in ipairs(candidates) do
   local key = tkey(id)
   local v = redis.call('HMGET', key, 'status', '_k', 'attempt')
   if v[1] == 'pending' and v[2] and redis.call('ZREM', P .. 'ready', readyMember(id, v[2])) == 1 then
     local attempt = (tonumber(v[3]) or 0) + 1
+    local before = false
+    if count > 0 then before = redis.call('HGETALL', key) end
     setStatus(id, 'pending', 'running')
     redis.call('HSET', key, 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
     redis.call('HDEL', key, 'reason')
     redis.call('ZADD', P .. 'leases', leaseUntil, id)
     ids[#ids + 1] = id
-    if withHash then
-      out[#out + 1] = { id, attempt, redis.call('HGETALL', key) }
-    else
-      out[#out + 1] = { id, attempt }
-    end
+    out[#out + 1] = { id, attempt, before }
   end
 end
-publishStatus('running', ids)
+if count > 0 and #ids == 0 then
+  local first = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+  if first[2] then out[1] = tonumber(first[2]) end
+end
+if count == 0 then publishStatus('running', ids) end
 return out

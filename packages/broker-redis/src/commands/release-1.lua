@@ -1,0 +1,35 @@
+--[[
+  Hands back tasks a worker claimed by count but does not want (they do not fit it): each goes
+  back to exactly what it was before the claim (pending, ready, previous attempt, startedAt and
+  reason), as if never claimed. Only while the worker still holds that claim.
+
+  KEYS[1]  key prefix
+  ARGV[1]  now (ms)
+  ARGV[2]  worker id
+  ARGV[3…] groups of 4: id, attempt of the claim, startedAt before it ("" for none), reason
+           before it ("" for none)
+
+  Returns how many were handed back. Publishes nothing (nothing was published for the claim).
+]]
+--- @include "base"
+
+local now = tonumber(ARGV[1])
+local worker = ARGV[2]
+local n = 0
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
+  local key = tkey(id)
+  local v = redis.call('HMGET', key, 'status', 'attempt', 'worker')
+  if v[1] == 'running' and v[2] == ARGV[i + 1] and v[3] == worker then
+    setStatus(id, 'running', 'pending')
+    redis.call('HSET', key, 'attempt', tonumber(v[2]) - 1)
+    redis.call('HDEL', key, 'worker', 'leaseUntil', 'startedAt')
+    if ARGV[i + 2] ~= '' then redis.call('HSET', key, 'startedAt', ARGV[i + 2]) end
+    -- The worker may have stored a new reason meanwhile (why it refused): keep that one.
+    if ARGV[i + 3] ~= '' and redis.call('HEXISTS', key, 'reason') == 0 then redis.call('HSET', key, 'reason', ARGV[i + 3]) end
+    redis.call('ZREM', P .. 'leases', id)
+    enqueue(id, now)
+    n = n + 1
+  end
+end
+return n
