@@ -1,33 +1,51 @@
 /**
+ * Runs deferred work of one turn of the event loop together, in order, in one callback: the
+ * Redis commands it issues then leave in one write (ioredis auto-pipelining flushes once per
+ * callback). On a busy machine each write to Redis can cost a context switch, so this matters
+ * more than the commands themselves.
+ */
+export class Ticker {
+  private jobs: Array<() => void> = []
+
+  defer(job: () => void): void {
+    this.jobs.push(job)
+    if (this.jobs.length === 1) setImmediate(this.run)
+  }
+
+  private run = (): void => {
+    const jobs = this.jobs
+    this.jobs = []
+    for (const job of jobs) job()
+  }
+}
+
+/**
  * Gathers the calls made in one turn of the event loop into one batch (one script call, one
  * round trip), and hands each caller its own reply. A worker finishing 32 tasks at once thus
  * costs Redis one script run instead of 32; a lone call waits only for the current turn.
  */
 export class Coalescer<I, O> {
   private queue: { item: I; resolve: (value: O) => void; reject: (err: unknown) => void }[] = []
-  private scheduled = false
 
   /**
    * @param run applies a batch; returns one reply per item, in order
+   * @param ticker where the flush is deferred to
    * @param maxBatch items per call at most @default 256
    */
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly ticker: Ticker,
     private readonly maxBatch = 256,
   ) {}
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject })
-      if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(this.flush)
-      }
+      if (this.queue.length === 1) this.ticker.defer(this.flush)
     })
   }
 
   private flush = (): void => {
-    this.scheduled = false
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch)
       this.run(batch.map((b) => b.item)).then(

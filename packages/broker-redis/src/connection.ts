@@ -34,6 +34,9 @@ export class Connection {
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: null,
+      // Commands issued in one tick leave in one write: a claim and its event, a worker's
+      // finishes and heartbeats cost one system call, not one each.
+      enableAutoPipelining: true,
       retryStrategy: (times) => (this.everReady ? Math.min(20 * times, MAX_RECONNECT_DELAY_MS) : null),
     })
     this.client.on('ready', () => {

@@ -20,7 +20,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '@aque/core'
-import { Coalescer } from './coalescer.js'
+import { Coalescer, Ticker } from './coalescer.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
 import { newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
@@ -58,8 +58,10 @@ export class RedisBroker extends BaseBroker {
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
+  private readonly ticker = new Ticker()
   private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
     this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, ...items.flatMap((i) => i.group)]),
+    this.ticker,
   )
 
   constructor(url: URL | string) {
@@ -200,13 +202,16 @@ export class RedisBroker extends BaseBroker {
 
   /**
    * Events of a claim by count: published for the tasks kept only, so nobody hears of a claim
-   * handed back. Not awaited (the worker starts at once); commands on one connection keep their
-   * order, so this goes out before the tasks' own status changes. A lost event costs nothing:
+   * handed back. Not awaited (the worker starts at once), and sent with the next finishes
+   * (same write); deferred work and commands on one connection keep their order, so this goes
+   * out before the tasks' own status changes. A lost event costs nothing:
    * the stored status is the truth, and every waiter backs events with a slow poll.
    */
   private publishRunning(ids: number[]): void {
     if (ids.length === 0) return
-    this._publish('task_status', { ids, status: 'running' }).catch(() => {})
+    this.ticker.defer(() => {
+      this._publish('task_status', { ids, status: 'running' }).catch(() => {})
+    })
   }
 
   /**

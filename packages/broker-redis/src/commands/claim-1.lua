@@ -23,7 +23,8 @@ local leaseUntil = now + tonumber(ARGV[2])
 local worker = ARGV[3]
 local count = tonumber(ARGV[4])
 
-local candidates = {}
+local out = { -1 }
+local ids = {}
 if count > 0 then
   local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
@@ -31,30 +32,49 @@ if count > 0 then
     local k = redis.call('HGET', tkey(id), '_k')
     redis.call('ZADD', P .. 'ready', 0, readyMember(id, k or ''))
   end
-  for _, m in ipairs(redis.call('ZRANGE', P .. 'ready', 0, count - 1)) do
-    candidates[#candidates + 1] = tonumber(string.sub(m, -16))
+  -- Members of the ready set are pending tasks: take the top ones out in one call each for
+  -- the sets, and touch each task's hash twice (read it, then mark the claim).
+  local members = redis.call('ZRANGE', P .. 'ready', 0, count - 1)
+  if #members > 0 then
+    redis.call('ZREM', P .. 'ready', unpack(members))
+    local scored, leased = {}, {}
+    for _, m in ipairs(members) do
+      local id = tonumber(string.sub(m, -16))
+      local key = tkey(id)
+      local before = redis.call('HGETALL', key)
+      local attempt, hadReason = 1, false
+      for i = 1, #before, 2 do
+        if before[i] == 'attempt' then attempt = (tonumber(before[i + 1]) or 0) + 1 end
+        if before[i] == 'reason' then hadReason = true end
+      end
+      redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
+      if hadReason then redis.call('HDEL', key, 'reason') end
+      ids[#ids + 1] = id
+      scored[#scored + 1] = id
+      scored[#scored + 1] = id
+      leased[#leased + 1] = leaseUntil
+      leased[#leased + 1] = id
+      out[#out + 1] = { id, attempt, before }
+    end
+    redis.call('ZREM', P .. 'st:pending', unpack(ids))
+    redis.call('ZADD', P .. 'st:running', unpack(scored))
+    redis.call('ZADD', P .. 'leases', unpack(leased))
   end
 else
   for i = 5, #ARGV do
-    candidates[#candidates + 1] = tonumber(ARGV[i])
-  end
-end
-
-local out = { -1 }
-local ids = {}
-for _, id in ipairs(candidates) do
-  local key = tkey(id)
-  local v = redis.call('HMGET', key, 'status', '_k', 'attempt')
-  if v[1] == 'pending' and v[2] and redis.call('ZREM', P .. 'ready', readyMember(id, v[2])) == 1 then
-    local attempt = (tonumber(v[3]) or 0) + 1
-    local before = false
-    if count > 0 then before = redis.call('HGETALL', key) end
-    setStatus(id, 'pending', 'running')
-    redis.call('HSET', key, 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
-    redis.call('HDEL', key, 'reason')
-    redis.call('ZADD', P .. 'leases', leaseUntil, id)
-    ids[#ids + 1] = id
-    out[#out + 1] = { id, attempt, before }
+    local id = tonumber(ARGV[i])
+    local key = tkey(id)
+    local v = redis.call('HMGET', key, 'status', '_k', 'attempt')
+    if v[1] == 'pending' and v[2] and redis.call('ZREM', P .. 'ready', readyMember(id, v[2])) == 1 then
+      local attempt = (tonumber(v[3]) or 0) + 1
+      redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
+      redis.call('ZREM', P .. 'st:pending', id)
+      redis.call('ZADD', P .. 'st:running', id, id)
+      redis.call('HDEL', key, 'reason')
+      redis.call('ZADD', P .. 'leases', leaseUntil, id)
+      ids[#ids + 1] = id
+      out[#out + 1] = { id, attempt, false }
+    end
   end
 end
 if count > 0 and #ids == 0 then

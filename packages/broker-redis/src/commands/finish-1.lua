@@ -19,6 +19,7 @@
 local now = tonumber(ARGV[1])
 local tplError, tplKilled, placeholder = ARGV[2], ARGV[3], ARGV[4]
 local succeeded = {}
+local fromRunning = {}
 local anyNewWork = false
 
 local function finish(id, attempt, status, text, retryAt)
@@ -34,9 +35,22 @@ local function finish(id, attempt, status, text, retryAt)
   local nid = tonumber(id)
 
   if status == 'success' then
-    complete(id, st, 'success', now)
-    redis.call('HSET', key, 'result', text)
-    redis.call('HDEL', key, 'error')
+    if st == 'running' or st == 'suspended' then
+      -- The common case, in as few calls as possible: a running task is in no ready/delayed set.
+      redis.call('HSET', key, 'status', 'success', 'finishedAt', now, 'result', text)
+      redis.call('HDEL', key, 'leaseUntil', 'error')
+      -- Index updates of all the batch's successes are made at the end, in one call each.
+      if st == 'running' then
+        fromRunning[#fromRunning + 1] = id
+      else
+        redis.call('ZREM', P .. 'st:' .. st, id)
+        redis.call('ZREM', P .. 'leases', id)
+      end
+    else
+      complete(id, st, 'success', now)
+      redis.call('HSET', key, 'result', text)
+      redis.call('HDEL', key, 'error')
+    end
     local newWork = 0
     for _, d in ipairs(redis.call('SMEMBERS', P .. 'd:' .. id)) do
       local dkey = tkey(d)
@@ -78,6 +92,18 @@ end
 local replies = {}
 for i = 5, #ARGV, 5 do
   replies[#replies + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+end
+if #fromRunning > 0 then
+  redis.call('ZREM', P .. 'st:running', unpack(fromRunning))
+  redis.call('ZREM', P .. 'leases', unpack(fromRunning))
+end
+if #succeeded > 0 then
+  local scored = {}
+  for _, id in ipairs(succeeded) do
+    scored[#scored + 1] = id
+    scored[#scored + 1] = id
+  end
+  redis.call('ZADD', P .. 'st:success', unpack(scored))
 end
 publishStatus('success', succeeded)
 if anyNewWork then publishNewWork() end
