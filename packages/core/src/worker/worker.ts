@@ -43,6 +43,11 @@ export interface WorkerOptions {
   pollMs?: number
   /** Period of CPU and memory sampling of shell tasks' processes, ms. @default 5000 */
   usageMs?: number
+  /**
+   * Told of broker errors the worker rides out (it backs off and tries again, up to 5 s apart).
+   * @default process.emitWarning
+   */
+  onError?: (err: unknown) => void
 }
 
 /** A claimed task being run. */
@@ -77,6 +82,9 @@ export class Worker {
   private readonly pollMs: number
   private readonly imports: string[]
   private readonly usageMs: number
+  private readonly onError: (err: unknown) => void
+  /** Broker errors in a row: the backoff grows with them. */
+  private failures = 0
   private readonly identity: WorkerIdentity
   /** Tasks whose refusal reason this worker has stored already. */
   private readonly noted = new Set<number>()
@@ -109,6 +117,7 @@ export class Worker {
     this.pollMs = positive(options.pollMs ?? 5000, 'pollMs')
     this.imports = options.imports ?? []
     this.usageMs = positive(options.usageMs ?? 5000, 'usageMs')
+    this.onError = options.onError ?? ((err) => process.emitWarning(`aque worker ${this.id}: ${(err as Error).message ?? String(err)}`))
     const me = currentUser()
     this.identity = { host: detectHostIdentity(this.hostname), platform: process.platform, user: me.user, isRoot: me.isRoot, capacity: this.capacity }
   }
@@ -211,17 +220,18 @@ export class Worker {
     reaper.unref()
     let ran = 0
     try {
-      await this.broker.reapExpired()
+      await this.broker.reapExpired().catch((err: unknown) => this.onError(err))
       while (!this.stopping) {
         let claimed = 0
         let nextRunAt: number | null = null
+        let failed = false
         while (this.running.size < this.concurrency && !this.stopping) {
           const limit = mode === 'one' ? 1 : this.concurrency - this.running.size
-          this.claiming.cpus = 0
-          this.claiming.memory = 0
-          const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
-          this.claiming.cpus = 0
-          this.claiming.memory = 0
+          const result = await this.claim(limit)
+          if (!result) {
+            failed = true
+            break
+          }
           nextRunAt = result.nextRunAt
           for (const record of result.tasks) this.start(record)
           claimed += result.tasks.length
@@ -230,6 +240,11 @@ export class Worker {
         ran += claimed
         if (mode === 'one' && (ran > 0 || this.running.size === 0)) {
           if (ran > 0 || nextRunAt === null) break
+        }
+        if (failed) {
+          // The broker is unreachable: back off, then look again (the broker reconnects).
+          await this.waitForWake(Math.min(5000, 50 * 2 ** Math.min(this.failures, 7)))
+          continue
         }
         // A task that ended during the claim (signalled) may have released dependents the claim did not see yet.
         if (mode === 'end' && claimed === 0 && this.running.size === 0 && nextRunAt === null && !this.signalled) break
@@ -246,6 +261,24 @@ export class Worker {
       this.active = false
     }
     return ran
+  }
+
+  /** One claim; null (after telling `onError`) if the broker failed. */
+  private async claim(limit: number): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null } | null> {
+    this.claiming.cpus = 0
+    this.claiming.memory = 0
+    try {
+      const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
+      this.failures = 0
+      return result
+    } catch (err) {
+      this.failures++
+      this.onError(err)
+      return null
+    } finally {
+      this.claiming.cpus = 0
+      this.claiming.memory = 0
+    }
   }
 
   /**
