@@ -24,7 +24,7 @@ afterEach(async () => {
 async function sandbox(url: string): Promise<CliSandbox> {
   const s = new CliSandbox(url)
   sandboxes.push(s)
-  await s.ok(['init'])
+  await (await s.broker()).init()
   return s
 }
 
@@ -70,7 +70,7 @@ describe.each(BROKERS)('aque status on $name', ({ url }) => {
     const s = await sandbox(url())
     const worker = s.spawn(['worker'])
     const [id] = ids(await s.ok(['submit', '--shell', 'aque progress 3/8 rendering; sleep 30']))
-    await until('the task reports progress', async () => (await s.ok(['status', String(id)])).includes('3/8'), 15_000)
+    await until('the task reports progress', async () => (await (await s.broker()).fetch([id as number], ['progress'])).get(id as number)?.progress?.done === 3, 15_000)
     for (const quit of ['q', 'C-c']) {
       const name = `aque-watch-${randomBytes(4).toString('hex')}`
       sessions.push(name)

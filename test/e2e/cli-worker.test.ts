@@ -17,7 +17,7 @@ afterEach(async () => {
 async function sandbox(url: string): Promise<CliSandbox> {
   const s = new CliSandbox(url)
   sandboxes.push(s)
-  await s.ok(['init'])
+  await (await s.broker()).init()
   return s
 }
 
@@ -40,7 +40,7 @@ describe.each(BROKERS)('aque worker on $name', ({ url }) => {
     const long = Number((await s.ok(['submit', '--shell', `echo start; sleep ${marker}; echo end`])).trim())
     const quick = Number((await s.ok(['submit', '--shell', 'sleep 0.5; echo quick'])).trim())
     const worker = s.spawn(['worker', '--grace', '1500'])
-    await until('both tasks run', async () => (await statusOf(s, long)) === 'running' && (await s.ok(['output', String(long)])).includes('start'))
+    await until('both tasks run', async () => (await s.status(long)) === 'running' && (await s.stdout(long)).includes('start'))
     worker.kill('SIGTERM')
     expect(await exited(worker)).toBe(0)
     expect(worker.output()).toMatch(/SIGTERM: stopping/)
@@ -65,14 +65,14 @@ describe.each(BROKERS)('aque worker on $name', ({ url }) => {
       }
     })
     const running = Number((await s.ok(['submit', '--shell', 'echo begun; sleep 1; echo finished'])).trim())
-    await until('the task runs', async () => (await s.ok(['output', String(running)])).includes('begun'))
+    await until('the task runs', async () => (await s.stdout(running)).includes('begun'))
     worker.kill('SIGHUP')
     await until('the worker restarted', () => imports() === 2)
     expect(await statusOf(s, running)).toBe('success')
     expect(await s.ok(['output', String(running)])).toBe('begun\nfinished\n')
     expect(worker.exitCode).toBe(null)
     const after = Number((await s.ok(['submit', 'true'])).trim())
-    await until('the restarted worker runs new tasks', async () => (await statusOf(s, after)) === 'success')
+    await until('the restarted worker runs new tasks', async () => (await s.status(after)) === 'success')
     appendFileSync(mod, '// changed\n')
     await until('a change of the module restarts it', () => imports() === 3)
     worker.kill('SIGINT')
