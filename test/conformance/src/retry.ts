@@ -1,4 +1,4 @@
-import { DependencyFailedError, Queue } from '@aque/core'
+import { DependencyFailedError, Queue, encode } from '@aque/core'
 import type { SuiteContext } from './harness.js'
 import { WAIT, runAll, uniqueToken } from './helpers.js'
 import { breakToken, failWhileBroken, flaky, record, repair, runsOf } from './tasks.js'
@@ -23,6 +23,22 @@ export function retrySuite({ t, broker, peer }: SuiteContext): void {
       const [first, second, third] = runs.map((r) => r.time) as [number, number, number]
       expect(second - first).toBeGreaterThanOrEqual(10)
       expect(third - second).toBeGreaterThanOrEqual(20)
+    })
+
+    it('a task waiting for its retry is not claimed before its time, and claim reports when it will be', async () => {
+      const queue = new Queue({ broker: broker() })
+      const future = await queue.submitEx({ func: flaky, args: [uniqueToken(), 1], retries: 1, retryDelay: 60_000 })
+      const claimed = (await broker().claim({ worker: 'w-retry', limit: 1, leaseMs: 30_000 })).tasks[0]
+      expect(claimed?.id).toBe(future.id)
+      const retryAt = Date.now() + 60_000
+      expect(await broker().finish(future.id, claimed?.attempt as number, { status: 'error', error: encode(new Error('first')), retryAt })).toBe(true)
+      const task = await future.task()
+      expect(task.status).toBe('pending')
+      expect(task.retryCount).toBe(1)
+      const other = await peer()
+      const again = await other.claim({ worker: 'w-retry-2', limit: 1, leaseMs: 30_000 })
+      expect(again.tasks).toEqual([])
+      expect(again.nextRunAt).toBe(retryAt)
     })
 
     it('a task that exhausts its retries ends in error with its last error', async () => {
