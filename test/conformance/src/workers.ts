@@ -3,7 +3,7 @@ import type { SuiteContext } from './harness.js'
 import { WAIT, eventually, runAll, uniqueToken, withWorker, within } from './helpers.js'
 import { add, gate, gateStarted, openGate, record, runsOf, square } from './tasks.js'
 
-/** The in-process Worker on this broker: several at once, one at a time, fit, delayed tasks. */
+/** The in-process Worker on this broker: several at once, one at a time, CPU and host fit, delayed tasks. */
 export function workersSuite({ t, broker, peer }: SuiteContext): void {
   const { describe, it, expect } = t
   describe('workers', () => {
