@@ -89,6 +89,7 @@ describe.each(BROKERS)('aque on $name', ({ url }) => {
     expect(waited.stderr).toMatch(/^20\/20 tasks complete: task \d+ success$/m)
     const tree = await s.ok(['status', String(group)])
     expect(tree.trim().split('\n')).toHaveLength(22)
+    expect(tree).toMatch(new RegExp(`^\\s*${group}\\s+success\\s+20/20 done\\s+xargs bash -c`, 'm'))
     expect(tree).toMatch(new RegExp(`^\\s*${members[19]?.id}\\s+success\\s+\\S+\\s+└─ bash -c`, 'm'))
   })
 
@@ -130,6 +131,11 @@ describe.each(BROKERS)('aque on $name', ({ url }) => {
     await s.ok(['kill', '-r', String(top)])
     expect(await statusOf(s, top)).toBe('killed')
     expect(await statusOf(s, dep)).toBe('killed')
+
+    // A group stands for its tasks.
+    const group = Number((await s.ok(['xargs', '-n1', '--host', 'no-such-host', 'sleep'], { input: '10 11' })).trim())
+    await s.ok(['kill', String(group)])
+    expect((await tasks(s)).filter((t) => t.parent === group).map((t) => t.status)).toEqual(['killed', 'killed'])
   })
 
   it('retry re-runs a failed task under the same id; -s also re-runs a success', async () => {

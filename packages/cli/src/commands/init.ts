@@ -20,7 +20,7 @@ Examples:
     )
     .action(async (options: { reset?: boolean }, cmd: Command) => {
       const url = brokerUrl(cmd.optsWithGlobals<GlobalOptions>())
-      if (url === null || /^memory:/i.test(url)) throw new UsageError(noBrokerMessage('aque init'))
+      if (url === null || /^memory:/i.test(url)) throw new UsageError(noBrokerMessage('init'))
       const broker = await getBroker(url)
       try {
         if (options.reset) await broker.destroy()

@@ -29,7 +29,7 @@ Examples:
     .action(async (idArgs: string[], options: { wait?: boolean; stream: string }, cmd: Command) => {
       const ids = parseIds(idArgs)
       const streams = options.stream.split(',').map((s) => s.trim()).filter((s) => s !== '')
-      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'aque output', 'shared')
+      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'output', 'shared')
       await fetchExisting(broker, ids, ['status'])
       const tasks = await expandGroups(broker, ids)
       if (!options.wait) {

@@ -55,7 +55,7 @@ Examples:
       const ids = parseIds(idArgs)
       const states = selectedStates(options)
       if (ids.length === 0 && states === null && !options.all) throw new UsageError('rm: name task ids or select states (-e, -s, -k, -p, -c or -a)')
-      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'aque rm', 'shared')
+      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'rm', 'shared')
       let chosen: number[]
       let statusOf: Map<number, { status?: TaskStatus | undefined }>
       if (ids.length > 0) {

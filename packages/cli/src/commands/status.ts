@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
-import type { TaskWithProblems } from '@aque/core'
+import type { Broker, TaskField, TaskWithProblems } from '@aque/core'
 import { type GlobalOptions, openBroker } from '../lib/broker.js'
 import { compileFilter } from '../lib/filter.js'
 import { buildTree, listingRoots } from '../lib/graph.js'
 import { fetchExisting, parseIds } from '../lib/ids.js'
 import { fieldsFor, listTasks } from '../lib/listing.js'
 import { write } from '../lib/output.js'
-import { type TreeRow, compileTemplate, csvHeader, csvRow, jsonLine, parseFieldList, renderTable } from '../lib/render.js'
+import { type GroupSummary, type TreeRow, compileTemplate, csvHeader, csvRow, jsonLine, parseFieldList, renderTable, summariseGroup } from '../lib/render.js'
 import { VIEW_FIELDS, viewOf } from '../lib/task-view.js'
 import { positiveInteger } from '../lib/task-options.js'
 import { watchStatus } from './status-watch.js'
@@ -24,6 +24,23 @@ interface StatusOptions {
 
 function nonNegative(value: string): number {
   return value === '0' ? 0 : positiveInteger('--depth')(value)
+}
+
+/** The state and count of the tasks of each group shown (a group itself completes at once). */
+async function groupSummaries(broker: Broker, rows: TreeRow[], known: Map<number, TaskWithProblems>, fields: TaskField[] | undefined): Promise<Map<number, GroupSummary>> {
+  const out = new Map<number, GroupSummary>()
+  const byParent = new Map<number, TaskWithProblems[]>()
+  for (const t of known.values()) if (typeof t.parent === 'number') byParent.set(t.parent, [...(byParent.get(t.parent) ?? []), t])
+  for (const { task } of rows) {
+    if (task.pattern !== null || out.has(task.id)) continue
+    let members = byParent.get(task.id)
+    if (!members) {
+      members = []
+      for await (const m of broker.search({ parent: task.id }, { fields: fields ?? ['id', 'status'] })) members.push(m)
+    }
+    if (members.length > 0) out.set(task.id, summariseGroup(members))
+  }
+  return out
 }
 
 export function registerStatus(program: Command): void {
@@ -64,16 +81,17 @@ Examples:
       const filter = options.filter !== undefined ? compileFilter(options.filter, VIEW_FIELDS) : null
       const csvFields = options.csv !== undefined ? parseFieldList(options.csv) : null
       const template = options.format !== undefined ? compileTemplate(options.format) : null
-      const broker = await openBroker(global, 'aque status', 'shared')
+      const broker = await openBroker(global, 'status', 'shared')
       if (options.watch) return watchStatus(broker, { allUsers: Boolean(options.allUsers) })
       const fields = fieldsFor(Boolean(options.json), [...(csvFields ?? []), ...(options.filter?.match(/[A-Za-z_]\w*/g) ?? []), ...(options.format?.match(/\{([^{}]*)\}/g) ?? []).map((s) => s.slice(1, -1).trim())])
       const flat = Boolean(options.flat || options.json || csvFields || template || filter)
       let rows: TreeRow[]
+      let known: Map<number, TaskWithProblems>
       if (ids.length > 0) {
-        const known = await fetchExisting(broker, ids, fields)
+        known = await fetchExisting(broker, ids, fields)
         rows = flat ? ids.map((id) => ({ task: known.get(id) as TaskWithProblems, depth: 0, lasts: [true] })) : await buildTree(broker, ids, known, { depth: options.depth ?? Number.POSITIVE_INFINITY, fields })
       } else {
-        const known = await listTasks(broker, { allUsers: Boolean(options.allUsers), fields })
+        known = await listTasks(broker, { allUsers: Boolean(options.allUsers), fields })
         if (flat) rows = [...known.values()].map((task) => ({ task, depth: 0, lasts: [true] }))
         else {
           const { roots, members } = listingRoots(known)
@@ -85,7 +103,10 @@ Examples:
       if (csvFields) lines = [csvHeader(csvFields), ...rows.map((r) => csvRow(r.task, csvFields))]
       else if (options.json) lines = rows.map((r) => jsonLine(r.task))
       else if (template) lines = rows.map((r) => template(r.task))
-      else lines = rows.length === 0 ? [] : renderTable(rows, { showUser: Boolean(options.allUsers), width: process.stdout.isTTY ? process.stdout.columns : undefined })
+      else {
+        const groups = await groupSummaries(broker, rows, known, fields)
+        lines = rows.length === 0 ? [] : renderTable(rows, { showUser: Boolean(options.allUsers), width: process.stdout.isTTY ? process.stdout.columns : undefined, groups })
+      }
       if (lines.length > 0) await write(process.stdout, `${lines.join('\n')}\n`)
     })
 }

@@ -62,7 +62,7 @@ Examples:
   command.action(async (argv: string[], options: SubmitOptions, cmd: Command) => {
     const global = cmd.optsWithGlobals<GlobalOptions>()
     const waits = Boolean(options.wait || options.watch)
-    const broker = await openBroker(global, 'aque submit', waits ? 'any' : 'shared')
+    const broker = await openBroker(global, 'submit', waits ? 'any' : 'shared')
     const deps = parseIds(options.dep ?? [])
     const pipeFrom = options.pipeFrom === undefined ? null : (parseIds([options.pipeFrom])[0] ?? null)
     if (options.pipeFrom !== undefined && pipeFrom === null) throw new UsageError('--pipe-from: give a task id')

@@ -34,7 +34,7 @@ Examples:
     )
     .action(async (idArgs: string[], options: { results?: boolean }, cmd: Command) => {
       const ids = parseIds(idArgs)
-      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'aque wait', 'shared')
+      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'wait', 'shared')
       await fetchExisting(broker, ids, ['status'])
       const tasks = await expandGroups(broker, ids)
       const statuses = await waitAll(broker, tasks, { progress: tasks.length > 1 })

@@ -87,7 +87,7 @@ Examples:
       if (cpus !== undefined && !(cpus > 0)) throw new UsageError(`--cpus: "${options.cpus}" is not a positive number`)
       const mode: Mode = options.one ? 'one' : options.toEnd ? 'end' : 'forever'
       process.title = 'aque-worker'
-      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'aque worker', 'shared')
+      const broker = await openBroker(cmd.optsWithGlobals<GlobalOptions>(), 'worker', 'shared')
       await broker.ready()
 
       let generation = 0

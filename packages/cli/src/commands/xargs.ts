@@ -99,7 +99,7 @@ Examples:
     const input = await readInput(options)
     const lists = splitInput(input, { delimiter: delimiterOf(options), maxArgs: options.maxArgs, maxLines: options.maxLines, replace: options.replace })
     if (lists.length === 0) return // xargs -r: nothing to run for empty input
-    const broker = await openBroker(global, 'aque xargs', waits ? 'any' : 'shared')
+    const broker = await openBroker(global, 'xargs', waits ? 'any' : 'shared')
     const queue = new Queue({ broker })
     const fields = taskFields(options)
     const name = options.name ?? `xargs ${argv.map(shellQuote).join(' ')}`

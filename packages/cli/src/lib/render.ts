@@ -88,14 +88,35 @@ function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`
 }
 
+/** What a group's row shows instead of its own (it completes at once): the state and count of its tasks. */
+export interface GroupSummary {
+  state: string
+  done: number
+  total: number
+}
+
+/** Sums up a group's tasks: running if any runs, else pending if any waits, else the worst outcome. */
+export function summariseGroup(members: TaskWithProblems[]): GroupSummary {
+  const states = new Set(members.map((m) => m.status))
+  const done = members.filter((m) => m.status === 'success' || m.status === 'error' || m.status === 'killed').length
+  const order = ['running', 'suspended', 'pending', 'creating', 'error', 'killed', 'success'] as const
+  const state = order.find((s) => states.has(s)) ?? 'success'
+  return { state, done, total: members.length }
+}
+
 /** The readable table: one line per task, dependencies nested under their dependents. */
-export function renderTable(rows: TreeRow[], options: { showUser: boolean; width?: number | undefined }): string[] {
+export function renderTable(
+  rows: TreeRow[],
+  options: { showUser: boolean; width?: number | undefined; groups?: Map<number, GroupSummary> | undefined },
+): string[] {
   const head = ['ID', 'STATE', ...(options.showUser ? ['USER'] : []), 'PROGRESS', 'ELAPSED', 'COMMAND']
   const now = Date.now()
   const body = rows.map((row) => {
     const t = row.task
-    const state = t.reason && t.status === 'pending' ? 'pending*' : String(t.status ?? '?')
-    return [String(t.id), state, ...(options.showUser ? [t.user ?? ''] : []), formatProgress(t), formatDuration(elapsedOf(t, now)), prefix(row) + commandOf(t)]
+    const group = options.groups?.get(t.id)
+    const state = group ? group.state : t.reason && t.status === 'pending' ? 'pending*' : String(t.status ?? '?')
+    const progress = group ? `${group.done}/${group.total} done` : formatProgress(t)
+    return [String(t.id), state, ...(options.showUser ? [t.user ?? ''] : []), progress, group ? '' : formatDuration(elapsedOf(t, now)), prefix(row) + commandOf(t)]
   })
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) =>
