@@ -9,7 +9,7 @@ import { latencyPercentiles, median, nowMs, nowUs, perSecond } from '../lib/meas
 
 /** Tasks run before any timing, so the JIT has compiled the hot paths. */
 const WARMUP = 500
-const LATENCY_WARMUP = 300
+const LATENCY_WARMUP = 1000
 
 /** The task every scenario runs: it does nothing, so only queue overhead is measured. */
 const noop = task('bench-noop', () => {})

@@ -8,7 +8,7 @@ import { latencyPercentiles, median, nowMs, nowUs, perSecond } from '../lib/meas
 
 const redis = { host: '127.0.0.1', port: 6379 }
 const WARMUP = 500
-const LATENCY_WARMUP = 300
+const LATENCY_WARMUP = 1000
 
 /** A queue under a fresh prefix, processing no-op jobs, counting `succeeded` events. */
 async function setUp(concurrency = 32, { process = true } = {}) {

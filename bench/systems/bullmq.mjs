@@ -8,7 +8,7 @@ import { latencyPercentiles, median, nowMs, nowUs, perSecond } from '../lib/meas
 
 const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null }
 const WARMUP = 500
-const LATENCY_WARMUP = 300
+const LATENCY_WARMUP = 1000
 
 function queueName() {
   return `bench-bullmq-${randomBytes(6).toString('hex')}`

@@ -19,7 +19,8 @@ export interface RedisLocation {
   prefix: string
 }
 
-const PREFIX = /^[A-Za-z0-9_.:-]+$/
+// No ":": a prefix "a" must not own the keys of a prefix "a:b" (destroy() removes "a:*").
+const PREFIX = /^[A-Za-z0-9_.-]+$/
 
 const locationSchema = z.object({
   host: z.string().min(1, 'host is empty'),
@@ -28,7 +29,7 @@ const locationSchema = z.object({
   username: z.string().nullable(),
   password: z.string().nullable(),
   tls: z.boolean(),
-  prefix: z.string().regex(PREFIX, 'prefix may hold only letters, digits and _ . : -'),
+  prefix: z.string().regex(PREFIX, 'prefix may hold only letters, digits and _ . -'),
 })
 
 /** Parses `redis://[[user]:password@]host[:port][/db][?prefix=NAME]` (or `rediss://`). */

@@ -35,7 +35,7 @@ describe('redis URLs', () => {
   })
 
   it('rejects a bad db, port, prefix or option with ValidationError, without the password', () => {
-    for (const url of ['redis://:pw1@h:6379/x', 'redis://:pw1@h:6379/0?prefix=a%20b', 'redis://:pw1@h:6379/0?bogus=1', 'redis://:pw1@h:6379/-1']) {
+    for (const url of ['redis://:pw1@h:6379/x', 'redis://:pw1@h:6379/0?prefix=a%20b', 'redis://:pw1@h:6379/0?prefix=a:b', 'redis://:pw1@h:6379/0?bogus=1', 'redis://:pw1@h:6379/-1']) {
       let error: unknown
       try {
         new RedisBroker(url)
