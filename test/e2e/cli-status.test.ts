@@ -94,4 +94,17 @@ describe.each(BROKERS)('aque status on $name', ({ url }) => {
     }
     worker.kill('SIGTERM')
   })
+
+  it('xargs --watch draws a progress bar on a terminal', async () => {
+    const s = await sandbox(url())
+    const worker = s.spawn(['worker', '-c', '1'])
+    const name = `aque-bar-${randomBytes(4).toString('hex')}`
+    sessions.push(name)
+    const env = s.env()
+    const command = `printf '0.6 0.6 0.6 0.6' | ${process.execPath} ${BIN} xargs -n1 --watch sleep; echo "exit=$?"; sleep 30`
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '10', '-c', s.dir, '-e', `AQUE_BROKER=${s.url}`, '-e', `PATH=${env.PATH}`, command)
+    await until('a partly filled bar', () => /^\[#+\.+\] [1-3]\/4 tasks/m.test(tmux('capture-pane', '-p', '-t', name)))
+    await until('a full bar, then the exit status', () => /^\[#+\] 4\/4 tasks .*\nexit=0$/m.test(tmux('capture-pane', '-p', '-t', name)))
+    worker.kill('SIGTERM')
+  })
 })

@@ -41,6 +41,7 @@ describe.each(BROKERS)('aque worker on $name', ({ url }) => {
     const quick = Number((await s.ok(['submit', '--shell', 'sleep 0.5; echo quick'])).trim())
     const worker = s.spawn(['worker', '--grace', '1500'])
     await until('both tasks run', async () => (await s.status(long)) === 'running' && (await s.stdout(long)).includes('start'))
+    expect(execFileSync('ps', ['-p', String(worker.pid), '-o', 'args='], { encoding: 'utf8' }).trim()).toBe('aque-worker')
     worker.kill('SIGTERM')
     expect(await exited(worker)).toBe(0)
     expect(worker.output()).toMatch(/SIGTERM: stopping/)

@@ -146,6 +146,7 @@ Examples:
       try {
         for (;;) {
           await importModules(options.import, generation)
+          if (request === 'shutdown') break
           const worker = new Worker(broker, {
             ...(cpus !== undefined ? { cpus } : {}),
             ...(options.memory !== undefined ? { memory: options.memory } : {}),
