@@ -341,7 +341,7 @@ export class MemoryBroker extends BaseBroker {
       r.result = outcome.result
       r.error = null
       const newWork = this.release(entry, now)
-      return { applied: true, changes: [{ status: 'success', ids: [id] }], newWork }
+      return { applied: true, changes: [{ status: 'success', ids: [id], outcomes: { [id]: outcome.result } }], newWork }
     }
     r.error = outcome.error
     if (outcome.status === 'error' && outcome.retryAt != null) {
@@ -356,7 +356,7 @@ export class MemoryBroker extends BaseBroker {
     }
     this.complete(entry, outcome.status, now)
     const failed = this.propagateFailure(entry, now)
-    return { applied: true, changes: [{ status: outcome.status, ids: [id] }, { status: 'error', ids: failed }], newWork: false }
+    return { applied: true, changes: [{ status: outcome.status, ids: [id], outcomes: { [id]: outcome.error } }, { status: 'error', ids: failed }], newWork: false }
   }
 
   async _reapExpired(now: number): Promise<Changes> {

@@ -331,7 +331,7 @@ export abstract class BaseBroker implements BrokerImplementation {
   protected async publishChanges(changes: Changes): Promise<void> {
     for (const change of changes.changes) {
       if (change.ids.length === 0) continue
-      const payload: StatusEvent = { ids: change.ids, status: change.status }
+      const payload: StatusEvent = change.outcomes ? { ids: change.ids, status: change.status, outcomes: change.outcomes } : { ids: change.ids, status: change.status }
       await this._publish('task_status', payload)
     }
     if (changes.newWork) await this._publish('new_work', {})

@@ -42,7 +42,11 @@ export interface ClaimRequest {
 }
 
 export interface ClaimResult {
-  /** Claimed tasks, now `running`, `attempt` incremented, `leaseUntil` = now + leaseMs. */
+  /**
+   * Claimed tasks, now `running`, `attempt` incremented, `leaseUntil` = now + leaseMs. With
+   * `trustedRecords` these may be the broker's own objects: read-only, and a caller that keeps
+   * `attempt` (its fencing token) copies it at once.
+   */
   tasks: TaskRecord[]
   /** When nothing is ready now: the earliest `runAt` of a delayed ready task, else null. */
   nextRunAt: number | null
@@ -63,6 +67,11 @@ export type Outcome =
 export interface StatusChange {
   status: TaskStatus
   ids: number[]
+  /**
+   * Codec text of the result/error of some of the ids, put in the status event so that a
+   * waiting Future need not read it back. Include only small values (a few KB).
+   */
+  outcomes?: Record<number, string>
 }
 
 /** What an operation changed, so that the base can publish it. */

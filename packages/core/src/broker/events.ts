@@ -4,6 +4,11 @@ import type { TaskStatus } from '../task/states.js'
 export interface StatusEvent {
   ids: number[]
   status: TaskStatus
+  /**
+   * Optional: codec text of the result (success) or error (error, killed) of some of the ids,
+   * when small. A waiting Future uses it instead of reading the task back.
+   */
+  outcomes?: Record<number, string>
 }
 /** Payload of `task_output.<id>`. `data` is base64 of the bytes. */
 export interface OutputEvent {
@@ -72,7 +77,10 @@ export class EventHub {
       if (this.listeners.size > 0) {
         for (const id of status.ids) {
           const key = `task_status.${id}`
-          if (this.listeners.has(key)) this.deliver(key, { ids: [id], status: status.status })
+          if (this.listeners.has(key)) {
+            const outcome = status.outcomes?.[id]
+            this.deliver(key, outcome === undefined ? { ids: [id], status: status.status } : { ids: [id], status: status.status, outcomes: { [id]: outcome } })
+          }
         }
       }
       return

@@ -2,6 +2,7 @@ import type { BaseBroker } from '../broker/base-broker.js'
 import type { OutputChunk } from '../broker/contract.js'
 import type { ProgressEvent } from '../broker/events.js'
 import type { TaskWithProblems } from '../broker/task-decoding.js'
+import { decode } from '../codec/codec.js'
 import { DecodeError, TaskNotFoundError } from '../errors/classes.js'
 import { COMPLETE_STATES, type TaskStatus } from '../task/states.js'
 import { type WaitOptions, waitForCompletion } from './completion.js'
@@ -18,25 +19,39 @@ export class Future<T = unknown> {
 
   /** The task's result; throws the task's error (as its class where known). */
   async result(options: WaitOptions = {}): Promise<T> {
-    await waitForCompletion(this.broker, this.id, options)
-    const task = await this.read(['status', 'result', 'error'])
-    if (task.status === 'success') {
-      if (task.unreadable?.includes('result')) throw task.result
-      return task.result as T
-    }
-    throw task.error ?? new DecodeError(`task ${this.id} ended in ${task.status} without an error`)
+    const { status, value } = await this.outcome(options)
+    if (status === 'success') return value as T
+    throw value ?? new DecodeError(`task ${this.id} ended in ${status} without an error`)
   }
 
   /** The task's error once it completes, or null if it succeeded. */
   async exception(options: WaitOptions = {}): Promise<Error | null> {
-    await waitForCompletion(this.broker, this.id, options)
-    const task = await this.read(['status', 'error'])
-    return task.status === 'success' ? null : (task.error ?? null)
+    const { status, value } = await this.outcome(options)
+    return status === 'success' ? null : ((value as Error | null) ?? null)
   }
 
   /** Waits for completion and returns the final status, without throwing the task's error. */
-  wait(options: WaitOptions = {}): Promise<TaskStatus> {
-    return waitForCompletion(this.broker, this.id, options)
+  async wait(options: WaitOptions = {}): Promise<TaskStatus> {
+    return (await waitForCompletion(this.broker, this.id, options)).status
+  }
+
+  /**
+   * Waits, then decodes the outcome: from the completion event when the broker sent it, else
+   * read back. A result that cannot be decoded is thrown as a DecodeError.
+   */
+  private async outcome(options: WaitOptions): Promise<{ status: TaskStatus; value: unknown }> {
+    const completion = await waitForCompletion(this.broker, this.id, options)
+    const { status } = completion
+    let text = completion.outcome
+    if (text === undefined) {
+      const record = (await this.broker.fetchRecords([this.id], [status === 'success' ? 'result' : 'error'])).get(this.id)
+      if (!record) throw new TaskNotFoundError(`task ${this.id} does not exist`)
+      text = status === 'success' ? record.result : record.error
+    }
+    if (text === null || text === undefined) return { status, value: null }
+    if (typeof text !== 'string') throw new DecodeError(`the ${status === 'success' ? 'result' : 'error'} of task ${this.id} is not codec text`)
+    const value = decode(text) // throws DecodeError for what cannot be decoded
+    return { status, value }
   }
 
   async status(): Promise<TaskStatus> {
