@@ -1,5 +1,4 @@
 import { createWriteStream } from 'node:fs'
-import { execa } from 'execa'
 import { CommandError } from '../errors/classes.js'
 import type { Pattern } from './pattern.js'
 import { inheritedEnviron, runAs, stdinBytes } from './shell-inputs.js'
@@ -21,6 +20,8 @@ export const shellPattern: Pattern = {
       AQUE_BROKER: ctx.broker.toUrl(),
     }
     const stdin = await stdinBytes(ctx.broker, t)
+    // Loaded on first use: most processes that import core never run a shell task.
+    const { execa } = await import('execa')
     const child = execa(program as string, rest, {
       cwd: t.cwd ?? undefined,
       env,
