@@ -93,29 +93,22 @@ Examples:
       let generation = 0
       let current: Worker | null = null
       let request: 'restart' | 'shutdown' | null = null
-      let graceTimer: NodeJS.Timeout | null = null
-      const killed = new Set<number>()
-
-      /** Ends what still runs: its process groups get SIGTERM (SIGKILL a little later). */
-      const killRunning = () => {
-        const ids = current?.runningIds ?? []
-        if (ids.length === 0) return
-        for (const id of ids) killed.add(id)
-        log(`killing ${ids.length} running task${ids.length > 1 ? 's' : ''}: ${ids.join(' ')}`)
-        void broker.signal(ids, 'SIGTERM').catch(() => {})
-        setTimeout(() => void broker.signal(ids, 'SIGKILL').catch(() => {}), 2000).unref()
-      }
+      /** The stops in flight: the process ends only once they have handed their tasks back. */
+      const stopping: Array<Promise<void> | undefined> = []
+      /**
+       * Stops taking work; running tasks may finish for `graceMs`, then the worker kills their
+       * process groups and hands them back to pending (their attempt kept) to run elsewhere.
+       */
       const shutdown = (signal: string) => {
         if (request === 'shutdown') {
-          killRunning()
+          log(`${signal}: killing running tasks and handing them back now`)
+          stopping.push(current?.stop({ graceMs: 0 }))
           return
         }
         request = 'shutdown'
         const running = current?.runningIds.length ?? 0
         log(`${signal}: stopping${running > 0 ? `; ${running} running task${running > 1 ? 's' : ''} may finish for ${options.grace} ms` : ''}`)
-        void current?.stop()
-        graceTimer = setTimeout(killRunning, options.grace)
-        graceTimer.unref()
+        stopping.push(current?.stop({ graceMs: options.grace }))
       }
       const restart = (why: string) => {
         if (request) return
@@ -168,13 +161,11 @@ Examples:
           generation++
         }
       } finally {
-        if (graceTimer) clearTimeout(graceTimer)
+        await Promise.all(stopping)
         for (const w of watchers) w.close()
         process.off('SIGINT', onInt)
         process.off('SIGTERM', onTerm)
         process.off('SIGHUP', onHup)
       }
-      // Tasks cut short by the shutdown go back to pending, like a lost lease, to run again.
-      if (killed.size > 0) await broker.retry([...killed])
     })
 }
