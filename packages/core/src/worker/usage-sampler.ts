@@ -54,6 +54,8 @@ export async function sampleGroup(pgid: number): Promise<{ cpuSeconds: number; r
 export class UsageSampler {
   private timer: NodeJS.Timeout | null = null
   private totals: Usage = { cpuSeconds: 0, maxRss: 0 }
+  /** Whether any sample saw the process group (a task shorter than a period has none). */
+  sampled = false
 
   constructor(
     private readonly pgid: number,
@@ -69,6 +71,7 @@ export class UsageSampler {
   async sample(): Promise<Usage> {
     const now = await sampleGroup(this.pgid)
     if (now) {
+      this.sampled = true
       this.totals = { cpuSeconds: Math.max(this.totals.cpuSeconds, now.cpuSeconds), maxRss: Math.max(this.totals.maxRss, now.rss) }
       this.report(this.totals)
     }

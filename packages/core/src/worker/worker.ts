@@ -445,7 +445,8 @@ export class Worker {
     if (!sampler) return
     run.sampler = null
     const usage = sampler.stop()
-    await this.broker.usage(run.record.id, usage).catch(() => {})
+    // Nothing measured (a task shorter than a sampling period): no write on the hot path.
+    if (sampler.sampled) await this.broker.usage(run.record.id, usage).catch(() => {})
   }
 
   private failure(run: Run, err: unknown): Outcome {
