@@ -5,6 +5,7 @@ import { registerOutput } from './commands/output.js'
 import { registerReport } from './commands/report.js'
 import { registerRetry } from './commands/retry.js'
 import { registerRm } from './commands/rm.js'
+import { registerServe } from './commands/serve.js'
 import { registerStatus } from './commands/status.js'
 import { registerSubmit } from './commands/submit.js'
 import { registerWait } from './commands/wait.js'
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRm(program)
   registerWorker(program)
   registerReport(program)
+  registerServe(program, VERSION)
   program.addHelpText(
     'after',
     `
