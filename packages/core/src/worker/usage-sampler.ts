@@ -47,9 +47,14 @@ export async function sampleGroup(pgid: number): Promise<{ cpuSeconds: number; r
   return any ? { cpuSeconds: ticks / TICKS, rss } : null
 }
 
+/** Delay of the first sample, ms: the process is gone when the task ends, so a task shorter than a period must be seen early. */
+const FIRST_SAMPLE_MS = 100
+
 /**
- * Samples a task's process group every `periodMs` and reports totals: CPU seconds (the most
- * seen, since processes that exit take theirs away) and peak RSS.
+ * Samples a task's process group and reports totals: CPU seconds (the most seen, since
+ * processes that exit take theirs away) and peak RSS. The first sample comes after 100 ms and
+ * the delay doubles up to `periodMs`: a short task is measured too, a long one costs one
+ * sample a period.
  */
 export class UsageSampler {
   private timer: NodeJS.Timeout | null = null
@@ -64,7 +69,15 @@ export class UsageSampler {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sample(), this.periodMs)
+    this.schedule(Math.min(FIRST_SAMPLE_MS, this.periodMs))
+  }
+
+  private schedule(delay: number): void {
+    this.timer = setTimeout(() => {
+      void this.sample().then(() => {
+        if (this.timer !== null) this.schedule(Math.min(delay * 2, this.periodMs))
+      })
+    }, delay)
     this.timer.unref()
   }
 
@@ -79,7 +92,7 @@ export class UsageSampler {
   }
 
   stop(): Usage {
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
     return this.totals
   }
