@@ -4,7 +4,7 @@
  * values must cross the wire whole, and two brokers on one prefix must never claim one task
  * twice (the claim script's check, not a process-local lock).
  */
-import { DecodeError, Queue, task, Worker } from '@aque/core'
+import { DecodeError, Queue, type StatusEvent, task, Worker } from '@aque/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RedisBroker } from '../src/index.js'
 import { freshBroker, rawClient } from './helpers.js'
@@ -76,6 +76,31 @@ describe('redis data', () => {
     // Each task exactly once: a duplicate would lengthen the list, a loss shorten it.
     expect(all).toEqual(futures.map((f) => f.id))
     await other.close()
+  })
+
+  it('completion events carry small results and errors as stored, and leave large ones out', async () => {
+    const fail = task('redis-test-fail', (message: string) => {
+      throw new Error(message)
+    })
+    const queue = new Queue({ broker })
+    const seen = new Map<number, { status: string; outcome: string | undefined }>()
+    broker.on('task_status', (payload) => {
+      const event = payload as StatusEvent
+      for (const id of event.ids) if (event.status !== 'pending' && event.status !== 'running') seen.set(id, { status: event.status, outcome: event.outcomes?.[id] })
+    })
+    await broker.ready()
+    const tricky = 'quote " backslash \\ slash / newline \n tab \t é 漢字 \u0001 😀'
+    const small = await queue.submit(echo, tricky)
+    const large = await queue.submit(big, 5000)
+    const failed = await queue.submit(fail, tricky)
+    await new Worker(broker).runToEnd()
+    await expect(small.result({ timeout: 10_000 })).resolves.toBe(tricky)
+    await expect(failed.result({ timeout: 10_000 })).rejects.toThrow(tricky)
+    const stored = await broker.fetchRecords([small.id, failed.id], ['result', 'error'])
+    await expect.poll(() => seen.size).toBe(3)
+    expect(seen.get(small.id)).toEqual({ status: 'success', outcome: stored.get(small.id)?.result })
+    expect(seen.get(failed.id)).toEqual({ status: 'error', outcome: stored.get(failed.id)?.error })
+    expect(seen.get(large.id)).toEqual({ status: 'success', outcome: undefined })
   })
 
   it('keys stay under the prefix and destroy() removes only them', async () => {

@@ -12,13 +12,15 @@
            status (success | error | killed), codec text (result or error), retryAt ("" for none)
 
   Returns, per group, {applied (0|1), newWork (0|1), ...ids of dependents failed}.
-  Publishes task_status (successes in one message) and new_work for what changed.
+  Publishes task_status (successes in one message) and new_work for what changed; the events
+  of completions carry the results/errors of up to 4 KB (`outcomes`).
 ]]
 --- @include "base"
 
 local now = tonumber(ARGV[1])
 local tplError, tplKilled, placeholder = ARGV[2], ARGV[3], ARGV[4]
 local succeeded = {}
+local results = {}
 local fromRunning = {}
 local anyNewWork = false
 
@@ -61,6 +63,7 @@ local function finish(id, attempt, status, text, retryAt)
       end
     end
     succeeded[#succeeded + 1] = nid
+    results[#results + 1] = text
     if newWork == 1 then anyNewWork = true end
     return { 1, newWork }
   end
@@ -81,9 +84,10 @@ local function finish(id, attempt, status, text, retryAt)
 
   complete(id, st, status, now)
   local failed = {}
-  propagate(id, status, now, failedText(id, status, tplError, tplKilled, placeholder), failed)
-  publishStatus(status, { nid })
-  publishStatus('error', failed)
+  local dependentError = failedText(id, status, tplError, tplKilled, placeholder)
+  propagate(id, status, now, dependentError, failed)
+  publishStatus(status, { nid }, text)
+  publishStatus('error', failed, dependentError)
   local out = { 1, 0 }
   for _, d in ipairs(failed) do out[#out + 1] = d end
   return out
@@ -105,6 +109,6 @@ if #succeeded > 0 then
   end
   redis.call('ZADD', P .. 'st:success', unpack(scored))
 end
-publishStatus('success', succeeded)
+publishStatus('success', succeeded, results)
 if anyNewWork then publishNewWork() end
 return replies

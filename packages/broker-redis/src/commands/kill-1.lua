@@ -9,7 +9,7 @@
   ARGV[6…] ids
 
   Returns {{ids that were running}, {ids killed}, {ids of dependents failed}}.
-  Publishes task_status killed and error.
+  Publishes task_status killed (with the error as outcome when small) and error.
 ]]
 --- @include "base"
 
@@ -27,6 +27,6 @@ for i = 6, #ARGV do
     propagate(id, 'killed', now, failedText(id, 'killed', ARGV[3], ARGV[4], ARGV[5]), failed)
   end
 end
-publishStatus('killed', killed)
+publishStatus('killed', killed, ARGV[2])
 publishStatus('error', failed)
 return { running, killed, failed }

@@ -83,10 +83,31 @@ local function propagate(root, status, now, text, out)
   end
 end
 
+-- Outcome texts longer than this stay out of status events (a waiter reads them back).
+local OUTCOME_MAX = 4096
+-- At most this many bytes of outcome texts go into one status event.
+local OUTCOMES_BUDGET = 262144
+
 -- Publishes an event to every process, as the broker's _publish does: {"event":…, "payload":…}.
-local function publishStatus(status, ids)
+-- `texts` (optional) holds the codec text of each id's result or error, in the order of `ids`
+-- (or one text for all of them): the small ones travel in the event (`outcomes`), so that a
+-- waiting Future need not read them back.
+local function publishStatus(status, ids, texts)
   if #ids == 0 then return end
-  redis.call('PUBLISH', P .. 'events', '{"event":"task_status","payload":{"ids":[' .. table.concat(ids, ',') .. '],"status":"' .. status .. '"}}')
+  local outcomes = ''
+  if texts then
+    local parts, budget = {}, OUTCOMES_BUDGET
+    for i, id in ipairs(ids) do
+      local text = texts
+      if type(texts) == 'table' then text = texts[i] end
+      if text and #text <= OUTCOME_MAX and #text <= budget then
+        budget = budget - #text
+        parts[#parts + 1] = '"' .. id .. '":' .. cjson.encode(text)
+      end
+    end
+    if #parts > 0 then outcomes = ',"outcomes":{' .. table.concat(parts, ',') .. '}' end
+  end
+  redis.call('PUBLISH', P .. 'events', '{"event":"task_status","payload":{"ids":[' .. table.concat(ids, ',') .. '],"status":"' .. status .. '"' .. outcomes .. '}}')
 end
 
 local function publishNewWork()
