@@ -56,7 +56,8 @@ export function sendEvent(res: ServerResponse, event: string, data: unknown): vo
 export function describeIssue(error: z.ZodError, where: string): string {
   const issue = error.issues[0]
   if (!issue) return `${where}: invalid`
-  const field = issue.path.length > 0 ? issue.path.join('.') : where
+  // The field, not the position in it: "ids: …" rather than "ids.1: …".
+  const field = issue.path.filter((p) => typeof p === 'string').join('.') || where
   return `${field}: ${issue.message}`
 }
 

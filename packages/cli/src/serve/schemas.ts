@@ -21,7 +21,7 @@ export const tasksQuery = z
     status: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
-      .pipe(z.array(z.enum(TASK_STATUSES, { error: `must be states among ${TASK_STATUSES.join(', ')}, comma-separated` })).min(1, 'names no state'))
+      .pipe(z.array(z.enum(TASK_STATUSES, { error: (issue) => `"${String(issue.input)}" is not a state (${TASK_STATUSES.join(', ')}; comma-separated)` })).min(1, 'names no state'))
       .optional(),
     parent: idText.optional(),
     user: z.string().min(1, 'must not be empty').max(256).optional(),
