@@ -88,6 +88,12 @@ export class Worker {
   private readonly identity: WorkerIdentity
   /** Tasks whose refusal reason this worker has stored already. */
   private readonly noted = new Set<number>()
+  /**
+   * Refusal reasons found during the claim in flight, stored once it returned: a broker that
+   * hands refused candidates back restores their fields, which would undo a reason stored
+   * meanwhile (and `noted` keeps it from being stored again).
+   */
+  private readonly reasons: Array<[number, string]> = []
   private readonly running = new Map<number, Run>()
   private usedCpus = 0
   private usedMemory = 0
@@ -278,6 +284,7 @@ export class Worker {
     } finally {
       this.claiming.cpus = 0
       this.claiming.memory = 0
+      for (const [id, why] of this.reasons.splice(0)) this.broker.setReason(id, why).catch(() => {})
     }
   }
 
@@ -292,7 +299,7 @@ export class Worker {
         if (task.reason !== why && !this.noted.has(task.id)) {
           this.noted.add(task.id)
           if (this.noted.size > 100_000) this.noted.clear()
-          this.broker.setReason(task.id, why).catch(() => {})
+          this.reasons.push([task.id, why])
         }
         return false
       }
