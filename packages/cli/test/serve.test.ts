@@ -246,6 +246,22 @@ describe('aque serve: validation and errors', () => {
     expect((await get(`/api/tasks/${id}`)).body.status).toBe('pending')
   })
 
+  it('answers a broker failure with 500 and one line, passwords hidden, reported through onError', async () => {
+    const lines: string[] = []
+    const failing = await startServer(broker, { port: 0, onError: (line) => lines.push(line) })
+    const counts = broker.counts.bind(broker)
+    broker.counts = () => Promise.reject(new Error('could not reach postgres://aque:hunter2@db:5432/aque\nsecond line'))
+    try {
+      const res = await fetch(`${failing.url}api/counts`)
+      expect(res.status).toBe(500)
+      expect(await res.json()).toEqual({ error: 'could not reach postgres://aque:***@db:5432/aque' })
+      expect(lines).toEqual(['GET /api/counts: could not reach postgres://aque:***@db:5432/aque'])
+    } finally {
+      broker.counts = counts
+      await failing.close()
+    }
+  })
+
   it('answers only to loopback host names unless public (no DNS rebinding)', async () => {
     const ask = (host: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {

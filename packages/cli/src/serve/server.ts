@@ -49,12 +49,17 @@ function hostOfHeader(header: string): string {
   return m?.[1] ?? header
 }
 
+/** A message with the password of any URL in it hidden (a driver may quote the URL it used). */
+function hidePasswords(text: string): string {
+  return text.replace(/\/\/([^:/@\s]*):[^@/\s]*@/g, '//$1:***@')
+}
+
 /** The HTTP status and message of anything a handler threw. */
 function failure(err: unknown): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message }
   if (err instanceof AqueError && err.code === 'AQUE_VALIDATION') return { status: 400, message: describeError(err).message }
   if (err instanceof AqueError && err.code === 'AQUE_TASK_NOT_FOUND') return { status: 404, message: describeError(err).message }
-  return { status: 500, message: redactUrl(describeError(err).message) }
+  return { status: 500, message: hidePasswords(describeError(err).message) }
 }
 
 /** Starts the HTTP API and the page on `broker`. Resolves once it listens. */
