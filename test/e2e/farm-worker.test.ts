@@ -40,6 +40,7 @@ describe.each(BROKERS)('farm worker on $name', ({ url }) => {
   it('reserves CPUs: two tasks of 2 CPUs on a 2-CPU worker run one after the other, four of 0.5 together', async () => {
     const f = await farm(url())
     await f.worker(['-c', '2'])
+    const tooBig = await f.queue.submitEx(shell('true', { cpus: 3 }))
     const whole = join(f.dir, 'whole.txt')
     const note = (file: string, kind: string) => `echo "${kind} $AQUE_TID $(date +%s%N)" >> ${file}`
     const big = await f.queue.submitMany([0, 1].map(() => shell(`${note(whole, 'start')}; sleep 0.3; ${note(whole, 'end')}`, { cpus: 2 })))
@@ -58,6 +59,11 @@ describe.each(BROKERS)('farm worker on $name', ({ url }) => {
     const second = events(quarter)
     expect(second.map((e) => e.kind)).toEqual(['start', 'start', 'start', 'start', 'end', 'end', 'end', 'end'])
     expect(new Set(second.map((e) => e.id))).toEqual(new Set(small.map((s) => s.id)))
+    // More than the worker has: it waits, saying why.
+    expect((await f.broker.fetch([tooBig.id], ['status', 'reason'])).get(tooBig.id)).toMatchObject({
+      status: 'pending',
+      reason: 'needs 3 CPUs, workers have at most 2',
+    })
   })
 
   it('host rules: globs, exclusions and CIDR masks pick the worker; a task no worker can take waits with a reason', async () => {
