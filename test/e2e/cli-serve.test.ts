@@ -198,6 +198,10 @@ describe.each(BROKERS)('aque serve on $name', ({ url }) => {
     const removed = await json(`${base}/api/tasks/${id}`, { method: 'DELETE' })
     expect(removed.body).toEqual({ deleted: 1 })
     expect((await json(`${base}/api/tasks/${id}`)).status).toBe(404)
+    const port = new URL(base).port
+    const busy = await s.run(['serve', '--port', port])
+    expect(busy.code).toBe(1)
+    expect(busy.stderr).toBe(`aque: port ${port} is in use on 127.0.0.1 (choose another with --port, or --port 0 for any free one)\n`)
     all.close()
     server.kill('SIGINT')
     expect(await exited(server)).toBe(0)

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Broker, Queue, type TaskPrototype, Worker, getBroker } from '@aque/core'
 import '@aque/broker-memory'
-import { type RunningServer, startServer } from '../src/serve/server.js'
+import { type RunningServer, isLoopback, startServer } from '../src/serve/server.js'
 
 let broker: Broker
 let server: RunningServer
@@ -260,6 +260,11 @@ describe('aque serve: validation and errors', () => {
       broker.counts = counts
       await failing.close()
     }
+  })
+
+  it('tells loopback addresses from others', () => {
+    for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', 'LOCALHOST', '::1', '[::1]', 'app.localhost']) expect(isLoopback(host), host).toBe(true)
+    for (const host of ['0.0.0.0', '::', '192.168.1.2', 'example.com', 'localhost.example.com', '128.0.0.1']) expect(isLoopback(host), host).toBe(false)
   })
 
   it('answers only to loopback host names unless public (no DNS rebinding)', async () => {
