@@ -206,6 +206,7 @@ describe('aque serve: validation and errors', () => {
       ['/api/tasks?colour=red', 400, /colour/],
       ['/api/tasks/abc', 400, /^id: /],
       ['/api/tasks/0', 400, /^id: /],
+      ['/api/tasks/%E0', 400, /^path: malformed/],
       ['/api/tasks/99999999999999999999', 400, /^id: /],
       ['/api/tasks/5/output?since=-1', 400, /^since: /],
       ['/api/events?task=nope', 400, /^task: /],

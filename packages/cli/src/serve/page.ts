@@ -277,6 +277,9 @@ setInterval(() => {
   if (st.detail && (st.detail.status === 'running' || st.detail.status === 'suspended')) renderDetail();
 }, 1000);
 api('/api/info').then((i) => { $('broker').textContent = i.broker; document.title = 'aque · ' + i.broker; }).catch((e) => toast(e.message));
+// Shown at once, even where event streams cannot get through; 'ready' reloads after a reconnect.
+loadList();
+refreshCounts();
 connect();
 route();
 `

@@ -54,6 +54,15 @@ function hidePasswords(text: string): string {
   return text.replace(/\/\/([^:/@\s]*):[^@/\s]*@/g, '//$1:***@')
 }
 
+/** A path parameter, percent-decoded; a malformed escape is the client's mistake (400). */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    throw new HttpError(400, 'path: malformed percent-encoding')
+  }
+}
+
 /** The HTTP status and message of anything a handler threw. */
 function failure(err: unknown): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message }
@@ -85,7 +94,7 @@ export async function startServer(broker: Broker, options: ServeOptions = {}): P
       if (!m) continue
       pathMatched = true
       if (route.method !== req.method) continue
-      const body = await route.handler({ broker, req, res, url, params: m.slice(1).map((p) => decodeURIComponent(p)) })
+      const body = await route.handler({ broker, req, res, url, params: m.slice(1).map(decodePart) })
       if (body !== undefined) sendJson(res, 200, body)
       return
     }
