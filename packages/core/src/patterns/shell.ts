@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs'
 import { CommandError } from '../errors/classes.js'
+import { guardGroup, releaseGroup } from './group-guard.js'
 import type { Pattern } from './pattern.js'
 import { inheritedEnviron, runAs, stdinBytes } from './shell-inputs.js'
 
@@ -33,7 +34,10 @@ export const shellPattern: Pattern = {
       ...runAs(t),
       ...(stdin !== undefined ? { input: stdin } : t.stdinPath ? { inputFile: t.stdinPath } : { stdin: 'ignore' as const }),
     })
-    if (child.pid !== undefined) ctx.setProcess(child.pid)
+    if (child.pid !== undefined) {
+      guardGroup(child.pid)
+      ctx.setProcess(child.pid)
+    }
     const files = [t.stdoutPath ? createWriteStream(t.stdoutPath) : null, t.stderrPath ? createWriteStream(t.stderrPath) : null]
     child.stdout?.on('data', (chunk: Buffer) => {
       ctx.write('stdout', chunk)
@@ -44,6 +48,7 @@ export const shellPattern: Pattern = {
       files[1]?.write(chunk)
     })
     const result = await child
+    if (child.pid !== undefined) releaseGroup(child.pid)
     await Promise.all(files.map((f) => (f ? new Promise((resolve) => f.end(resolve)) : null)))
     if (result.exitCode === 0 && !result.signal) return 0
     const err = new CommandError(

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+
+/**
+ * A shell task runs in its own process group, so that a kill reaches its children. That also
+ * lets it outlive a worker that dies without running any handler (SIGKILL, the OOM killer):
+ * the task then runs twice at once, its orphan and the run another worker starts after the
+ * lease. The guard is one small `sh` per process, started with the first shell task, that
+ * reads "+ <pgid>" and "- <pgid>" lines from a pipe; when the pipe closes (this process is
+ * gone, however it ended) it kills the groups still listed. POSIX sh only, no command per
+ * line: a busy worker starts thousands of tasks.
+ */
+const SCRIPT = `groups=' '
+while read -r op g; do
+  case "$op" in
+    +) groups="$groups$g " ;;
+    -) case "$groups" in *" $g "*) groups="\${groups%% $g *} \${groups#* $g }" ;; esac ;;
+  esac
+done
+for g in $groups; do kill -9 "-$g" 2>/dev/null; done
+`
+
+let guard: ChildProcess | null | undefined
+
+function start(): ChildProcess | null {
+  try {
+    // Its own session: a signal to this process's group (Ctrl-C) must not stop the guard first.
+    const child = spawn('sh', ['-c', SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
+    child.on('error', () => {
+      guard = null
+    })
+    child.stdin?.on('error', () => {
+      guard = null
+    })
+    child.unref()
+    return child
+  } catch {
+    return null // no sh here: tasks are not guarded
+  }
+}
+
+function send(line: string): void {
+  if (guard === undefined) guard = start()
+  guard?.stdin?.write(line)
+}
+
+/** Lists a task's process group: it is killed if this process dies while it runs. */
+export function guardGroup(pgid: number): void {
+  send(`+ ${pgid}\n`)
+}
+
+/** The group has ended: forget it (its id may be reused by another process). */
+export function releaseGroup(pgid: number): void {
+  if (guard) send(`- ${pgid}\n`)
+}
