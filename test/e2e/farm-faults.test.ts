@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BROKERS, Farm, TASKS, countRuns, exited, until } from './fixtures/farm-harness.js'
+import { BROKERS, Farm, TASKS, countRuns, exited, groupMembers, until } from './fixtures/farm-harness.js'
 import { farmNote } from './fixtures/farm-tasks.mjs'
 
 const farms: Farm[] = []
@@ -76,6 +76,32 @@ describe.each(BROKERS)('farm worker faults on $name', ({ url }) => {
       ['status', 'attempt'],
     )
     for (const x of futures) expect(records.get(x.id)).toMatchObject({ status: 'success', attempt: 2 })
+  })
+
+  it("a worker SIGKILLed mid shell task: the tasks' processes die with it, and each task completes once elsewhere", async () => {
+    const f = await farm(url())
+    const runs = join(f.dir, 'runs.txt')
+    const args = ['-c', '2', '--lease-ms', '1500']
+    const first = await f.worker(args)
+    const script = `echo "start $AQUE_TID $$" >> ${runs}; sleep 2; echo "end $AQUE_TID $$" >> ${runs}`
+    const futures = await f.queue.submitMany([0, 1].map(() => ({ pattern: 'shell', args: ['bash', '-c', script] })))
+    await until('the first worker runs both', () => countRuns(runs, 'start').size === 2)
+    const groups = readFileSync(runs, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split(' ')[2]))
+    first.kill('SIGKILL')
+    await exited(first)
+    // Nothing of the dead worker's tasks runs on (its shell commands would otherwise finish too).
+    await until("the dead worker's task processes to end", () => groups.every((g) => groupMembers(g).length === 0))
+    await f.worker(args)
+    expect(await Promise.all(futures.map((x) => x.result({ timeout: 20_000 })))).toEqual([0, 0])
+    const starts = countRuns(runs, 'start')
+    const ends = countRuns(runs, 'end')
+    for (const x of futures) {
+      expect(starts.get(x.id)).toBe(2)
+      expect(ends.get(x.id)).toBe(1)
+    }
   })
 
   it('SIGHUP restarts aque worker with tasks queued and running: every task runs exactly once', async () => {
