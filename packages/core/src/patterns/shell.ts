@@ -4,6 +4,9 @@ import { guardGroup, releaseGroup } from './group-guard.js'
 import type { Pattern } from './pattern.js'
 import { inheritedEnviron, runAs, stdinBytes } from './shell-inputs.js'
 
+/** How long the processes of a killed task may take to end on its signal before they get SIGKILL, ms. */
+const KILL_AFTER_MS = 3000
+
 /**
  * Runs `args` as a command (program first) in its own process group, so that a signal reaches
  * its children too. stdout and stderr become output chunks (and files, with `stdoutPath` /
@@ -34,9 +37,23 @@ export const shellPattern: Pattern = {
       ...runAs(t),
       ...(stdin !== undefined ? { input: stdin } : t.stdinPath ? { inputFile: t.stdinPath } : { stdin: 'ignore' as const }),
     })
-    if (child.pid !== undefined) {
-      guardGroup(child.pid)
-      ctx.setProcess(child.pid)
+    const pid = child.pid
+    // A killed task's group gets SIGKILL if it is still there a little later: a process that
+    // ignores SIGTERM would otherwise run on, forgotten by the worker that already moved on.
+    const escalate = () => {
+      setTimeout(() => {
+        try {
+          if (pid !== undefined) process.kill(-pid, 'SIGKILL')
+        } catch {
+          // The group is gone.
+        }
+      }, KILL_AFTER_MS).unref()
+    }
+    if (pid !== undefined) {
+      guardGroup(pid)
+      ctx.setProcess(pid)
+      if (ctx.signal.aborted) escalate()
+      else ctx.signal.addEventListener('abort', escalate, { once: true })
     }
     const files = [t.stdoutPath ? createWriteStream(t.stdoutPath) : null, t.stderrPath ? createWriteStream(t.stderrPath) : null]
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -48,7 +65,10 @@ export const shellPattern: Pattern = {
       files[1]?.write(chunk)
     })
     const result = await child
-    if (child.pid !== undefined) releaseGroup(child.pid)
+    if (pid !== undefined) {
+      ctx.signal.removeEventListener('abort', escalate)
+      releaseGroup(pid)
+    }
     await Promise.all(files.map((f) => (f ? new Promise((resolve) => f.end(resolve)) : null)))
     if (result.exitCode === 0 && !result.signal) return 0
     const err = new CommandError(
