@@ -103,22 +103,28 @@ describe.each(BROKERS)('farm worker on $name', ({ url }) => {
     expect(b?.reason).toBe('needs host 198.51.100.0/24')
   })
 
-  it('kill of a running shell task ends its whole process group, children included', async () => {
+  it('kill of a running shell task ends its whole process group, children included, even when they ignore SIGTERM', async () => {
     const f = await farm(url())
     const worker = await f.worker(['-c', '2'])
-    const pidFile = join(f.dir, 'pid')
-    const task = await f.queue.submitEx(shell(`echo $$ > ${pidFile}; sleep 300 & sleep 300 & wait`))
-    let pgid = 0
-    await until('the task and both its children run', async () => {
-      try {
-        pgid = Number(readFileSync(pidFile, 'utf8'))
-      } catch {
-        return false
-      }
-      return groupMembers(pgid).length === 3 && (await task.status()) === 'running'
-    })
-    await f.broker.kill([task.id])
-    const groupExists = () => {
+    const started = async (script: string) => {
+      const pidFile = join(f.dir, `pid-${Math.random()}`)
+      const task = await f.queue.submitEx(shell(`echo $$ > ${pidFile}; ${script}`))
+      let pgid = 0
+      await until('the task and both its children run', async () => {
+        try {
+          pgid = Number(readFileSync(pidFile, 'utf8'))
+        } catch {
+          return false
+        }
+        return groupMembers(pgid).length === 3 && (await task.status()) === 'running'
+      })
+      return { task, pgid }
+    }
+    const plain = await started('sleep 300 & sleep 300 & wait')
+    // SIG_IGN is inherited: neither the shell nor its children stop on SIGTERM.
+    const stubborn = await started("trap '' TERM; sleep 300 & sleep 300 & wait")
+    await f.broker.kill([plain.task.id, stubborn.task.id])
+    const groupExists = (pgid: number) => {
       try {
         process.kill(-pgid, 0)
         return true
@@ -127,13 +133,15 @@ describe.each(BROKERS)('farm worker on $name', ({ url }) => {
       }
     }
     // Zombies count for kill(-pgid, 0) until their new parent reaps them.
-    await until('the process group is gone', () => groupMembers(pgid).length === 0 && !groupExists())
-    expect(await task.status()).toBe('killed')
-    expect(await task.exception()).toBeInstanceOf(TaskKilledError)
-    // The worker is free again and its late finish changed nothing.
+    await until('the process groups to be gone', () => [plain.pgid, stubborn.pgid].every((g) => groupMembers(g).length === 0 && !groupExists(g)), 20_000)
+    for (const { task } of [plain, stubborn]) {
+      expect(await task.status()).toBe('killed')
+      expect(await task.exception()).toBeInstanceOf(TaskKilledError)
+    }
+    // The worker is free again and its late finishes changed nothing.
     const next = await f.queue.submitEx(shell('true'))
     expect(await next.result({ timeout: 20_000 })).toBe(0)
-    expect(await task.status()).toBe('killed')
+    expect(await plain.task.status()).toBe('killed')
     expect(worker.exitCode).toBe(null)
   })
 
