@@ -54,13 +54,15 @@ describe.each(BROKERS)('farm worker faults on $name', ({ url }) => {
   it('a worker SIGKILLed mid-task: a second worker finishes its tasks after the lease, each exactly once', async () => {
     const f = await farm(url())
     const runs = join(f.dir, 'runs.txt')
-    const args = ['--import', TASKS, '--lease-ms', '1500', '--concurrency', '4']
-    const first = await f.worker(args)
-    const futures = await f.queue.submitMany([0, 1, 2, 3].map((n) => ({ func: farmNote, args: [runs, n, 1500] })))
+    // A Worker of its own (not `aque worker`) to give the child processes of isolated tasks the task module.
+    const options = { imports: [TASKS], leaseMs: 1500, concurrency: 4 }
+    const first = await f.fixtureWorker(options)
+    // Two run in the worker's process, two in child processes, which must not outlive it.
+    const futures = await f.queue.submitMany([0, 1, 2, 3].map((n) => ({ func: farmNote, args: [runs, n, 1500], ...(n % 2 ? { isolation: 'process' as const } : {}) })))
     await until('the first worker runs all four', () => countRuns(runs, 'start').size === 4)
     first.kill('SIGKILL')
     await exited(first)
-    await f.worker(args)
+    const second = await f.fixtureWorker(options)
     expect(await Promise.all(futures.map((x) => x.result({ timeout: 20_000 })))).toEqual([0, 2, 4, 6])
     const starts = countRuns(runs, 'start')
     const ends = countRuns(runs, 'end')
@@ -71,6 +73,12 @@ describe.each(BROKERS)('farm worker faults on $name', ({ url }) => {
     // The run that ended is the second attempt, by the second worker.
     const lines = readFileSync(runs, 'utf8').trim().split('\n')
     for (const line of lines.filter((l) => l.startsWith('end'))) expect(line.split(' ')[2]).toBe('2')
+    // Isolated tasks ran in other processes than the workers'.
+    const workers = [String(first.pid), String(second.pid)]
+    for (const [i, x] of futures.entries()) {
+      const pids = lines.filter((l) => l.split(' ')[1] === String(x.id)).map((l) => l.split(' ')[3])
+      for (const pid of pids) expect(workers.includes(pid as string)).toBe(i % 2 === 0)
+    }
     const records = await f.broker.fetch(
       futures.map((x) => x.id),
       ['status', 'attempt'],
