@@ -1,11 +1,13 @@
 /**
- * Runs deferred work of one turn of the event loop together, in order, in one callback: the
- * Redis commands it issues then leave in one write (ioredis auto-pipelining flushes once per
- * callback). On a busy machine each write to Redis can cost a context switch, so this matters
- * more than the commands themselves.
+ * Runs deferred work of one turn of the event loop together, in order, in one callback given
+ * to `wrap`: the Redis commands it issues then leave in one write. On a busy machine each
+ * write to Redis can cost a context switch, so this matters more than the commands themselves.
  */
 export class Ticker {
   private jobs: Array<() => void> = []
+
+  /** @param wrap runs the callback (the broker's connection corks its socket around it) */
+  constructor(private readonly wrap: (run: () => void) => void = (run) => run()) {}
 
   defer(job: () => void): void {
     this.jobs.push(job)
@@ -15,7 +17,9 @@ export class Ticker {
   private run = (): void => {
     const jobs = this.jobs
     this.jobs = []
-    for (const job of jobs) job()
+    this.wrap(() => {
+      for (const job of jobs) job()
+    })
   }
 }
 

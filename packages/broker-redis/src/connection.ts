@@ -34,9 +34,11 @@ export class Connection {
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: null,
-      // Commands issued in one tick leave in one write: a claim and its event, a worker's
-      // finishes and heartbeats cost one system call, not one each.
-      enableAutoPipelining: true,
+      // No auto-pipelining: it keeps one pipeline in flight per connection, so a command
+      // waits for the round trip of the previous batch (a submit behind an idle worker's
+      // claim, a claim behind the finishes). Commands go out at once instead; `batch()`
+      // gathers those of one job into one write.
+      enableAutoPipelining: false,
       retryStrategy: (times) => (this.everReady ? Math.min(20 * times, MAX_RECONNECT_DELAY_MS) : null),
     })
     this.client.on('ready', () => {
@@ -45,6 +47,29 @@ export class Connection {
     // Failures reach the caller through the command that fails; without a listener ioredis
     // would print every reconnection attempt as an unhandled error.
     this.client.on('error', () => {})
+  }
+
+  /** Whether it has been ready once: commands can then be sent at once (they wait through a reconnection). */
+  get isReady(): boolean {
+    return this.everReady
+  }
+
+  /**
+   * Runs `job`, writing the commands it sends at once in one system call: the socket is corked
+   * meanwhile and uncorked at the end of the current tick.
+   */
+  batch(job: () => void): void {
+    const stream = this.client.stream
+    if (!this.everReady || !stream || stream.destroyed) {
+      job()
+      return
+    }
+    stream.cork()
+    try {
+      job()
+    } finally {
+      process.nextTick(() => stream.uncork())
+    }
   }
 
   /** Resolves once connected; rejects with BrokerConnectionError if Redis cannot be reached. */

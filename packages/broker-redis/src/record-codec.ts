@@ -84,6 +84,21 @@ export function recordFromPairs(pairs: string[]): Partial<TaskRecord> {
   return recordFromHash(hash, null)
 }
 
+/**
+ * A record from a hash sent as one JSON object of strings (claim-1). Text that is not such an
+ * object gives a record of the id alone, which fails validation in core for that task alone.
+ */
+export function recordFromJson(text: string | null, id: number): Partial<TaskRecord> {
+  let hash: unknown = null
+  try {
+    hash = text === null ? null : JSON.parse(text)
+  } catch {
+    // left null: reported on the task by core
+  }
+  if (hash === null || typeof hash !== 'object') return { id }
+  return recordFromHash(hash as Record<string, string>, null)
+}
+
 export function recordFromHash(hash: Record<string, string | undefined>, fields: TaskField[] | null): Partial<TaskRecord> {
   const out: Record<string, unknown> = {}
   for (const f of fields ?? FIELD_NAMES) out[f] = readValue(KINDS[f], hash[f])

@@ -23,7 +23,7 @@ import {
 import { Coalescer, Ticker } from './coalescer.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
-import { newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
+import { newTaskDependencies, newTaskFields, recordFromHash, recordFromJson, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
 import { type CommandName, defineScripts, runScript } from './scripts.js'
 import { formatRedisUrl, parseRedisUrl, type RedisLocation } from './url.js'
 
@@ -39,7 +39,7 @@ const MIN_PAGE = 16
 const CAREFUL_CLAIMS = 20
 
 type Arg = string | number | Buffer
-type ClaimRow = [number, number, string[] | null]
+type ClaimRow = [number, number, string | null]
 
 /**
  * The Redis broker (`redis://`, `rediss://`): a hash per task, readiness by dependency counters,
@@ -58,7 +58,7 @@ export class RedisBroker extends BaseBroker {
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
-  private readonly ticker = new Ticker()
+  private readonly ticker = new Ticker((run) => this.main.batch(run))
   private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
     this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, ...items.flatMap((i) => i.group)]),
     this.ticker,
@@ -82,9 +82,14 @@ export class RedisBroker extends BaseBroker {
   /** The scripts publish the status changes and new work they make, in the same atomic step. */
   protected override async publishChanges(): Promise<void> {}
 
-  private async run<T>(name: CommandName, args: Arg[]): Promise<T> {
-    await this.main.ready()
-    return runScript<T>(this.main.client, name, this.keys, args)
+  /** Runs a script; sent at once (in the current tick) once connected. */
+  private run<T>(name: CommandName, args: Arg[]): Promise<T> {
+    if (!this.main.isReady) return this.main.ready().then(() => runScript<T>(this.main.client, name, this.keys, args))
+    try {
+      return runScript<T>(this.main.client, name, this.keys, args)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   private get redis() {
@@ -114,7 +119,7 @@ export class RedisBroker extends BaseBroker {
 
   // ---- events --------------------------------------------------------------------------------
   async _publish(event: string, payload: unknown): Promise<void> {
-    await this.main.ready()
+    if (!this.main.isReady) await this.main.ready()
     await this.redis.publish(this.channel, JSON.stringify({ event, payload }))
   }
 
@@ -175,8 +180,8 @@ export class RedisBroker extends BaseBroker {
     if (rows.length === 0) return claimed([], next < 0 ? null : next)
     const kept = new Map<number, TaskRecord>()
     const refused: Arg[] = []
-    for (const [id, attempt, pairs] of rows) {
-      const before = recordFromPairs(pairs ?? []) as TaskRecord
+    for (const [id, attempt, hash] of rows) {
+      const before = recordFromJson(hash, id) as TaskRecord
       if (!accept || this.accepts(accept, before)) {
         kept.set(id, this.asClaimed(before, attempt, request))
       } else {

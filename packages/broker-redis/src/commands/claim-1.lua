@@ -11,8 +11,9 @@
   ARGV[5…] ids to claim (from peek-1, count 0)
 
   Returns {nextRunAt, {id, attempt, hash}...}: nextRunAt is the earliest runAt of a delayed task
-  when nothing was claimed, else -1; hash is the task's HGETALL from before the claim (by
-  count only; by ids, false).
+  when nothing was claimed, else -1; hash is the task's hash from before the claim as one JSON
+  object of strings (by count only; by ids, false): one reply string per task is much cheaper
+  to read than a reply array of every field and value.
   Publishes task_status running when claiming by ids; by count the broker publishes for the
   tasks its worker keeps (it may hand some back with release-1 at once).
 ]]
@@ -42,11 +43,12 @@ if count > 0 then
       local id = tonumber(string.sub(m, -16))
       local key = tkey(id)
       local before = redis.call('HGETALL', key)
-      local attempt, hadReason = 1, false
+      local hash = {}
       for i = 1, #before, 2 do
-        if before[i] == 'attempt' then attempt = (tonumber(before[i + 1]) or 0) + 1 end
-        if before[i] == 'reason' then hadReason = true end
+        hash[before[i]] = before[i + 1]
       end
+      local attempt = (tonumber(hash.attempt) or 0) + 1
+      local hadReason = hash.reason ~= nil
       redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
       if hadReason then redis.call('HDEL', key, 'reason') end
       ids[#ids + 1] = id
@@ -54,7 +56,7 @@ if count > 0 then
       scored[#scored + 1] = id
       leased[#leased + 1] = leaseUntil
       leased[#leased + 1] = id
-      out[#out + 1] = { id, attempt, before }
+      out[#out + 1] = { id, attempt, cjson.encode(hash) }
     end
     redis.call('ZREM', P .. 'st:pending', unpack(ids))
     redis.call('ZADD', P .. 'st:running', unpack(scored))
