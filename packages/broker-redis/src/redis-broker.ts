@@ -55,6 +55,8 @@ export class RedisBroker extends BaseBroker {
   private subscriber: Connection | null = null
   private subscribing: Promise<void> | null = null
   private carefulClaims = 0
+  /** While the worker looks at tasks claimed by count: the reasons it gives for refusing them. */
+  private refusals: Map<number, string | null> | null = null
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
@@ -180,21 +182,29 @@ export class RedisBroker extends BaseBroker {
     if (rows.length === 0) return claimed([], next < 0 ? null : next)
     const kept = new Map<number, TaskRecord>()
     const refused: Arg[] = []
-    for (const [id, attempt, hash] of rows) {
-      const before = recordFromJson(hash, id) as TaskRecord
-      if (!accept || this.accepts(accept, before)) {
-        kept.set(id, this.asClaimed(before, attempt, request))
-      } else {
-        refused.push(id, attempt, before.startedAt ?? '', before.reason ?? '')
+    // A reason the worker stores while looking (setReason from `accept`) goes with the hand-back.
+    const refusals = new Map<number, string | null>(rows.map(([id]) => [id, null]))
+    this.refusals = refusals
+    try {
+      for (const [id, attempt, hash] of rows) {
+        const before = recordFromJson(hash, id) as TaskRecord
+        if (!accept || this.accepts(accept, before)) {
+          kept.set(id, this.asClaimed(before, attempt, request))
+        } else {
+          refused.push(id, attempt, before.startedAt ?? '', before.reason ?? '', refusals.get(id) ?? '')
+        }
       }
+    } finally {
+      this.refusals = null
     }
+    const refusedCount = refused.length / 5
     if (refused.length > 0) {
       this.carefulClaims = CAREFUL_CLAIMS
       await this.run<number>('release-1', [now, request.worker, ...refused])
     }
     this.publishRunning([...kept.keys()])
     if (refused.length > 0 && accept && kept.size < limit) {
-      const [tasks] = await this.claimCarefully(request, new Map(), refused.length / 4)
+      const [tasks] = await this.claimCarefully(request, new Map(), refusedCount)
       return claimed([...kept.values(), ...tasks], null)
     }
     return claimed([...kept.values()], null)
@@ -378,6 +388,13 @@ export class RedisBroker extends BaseBroker {
   }
 
   async _patch(id: number, fields: PatchFields): Promise<void> {
+    // The reason a worker gives while refusing a task it claimed by count: stored by the
+    // hand-back (release-1), atomically, rather than racing it.
+    const keys = Object.keys(fields)
+    if (this.refusals?.has(id) && keys.length === 1 && keys[0] === 'reason' && typeof fields.reason === 'string' && fields.reason !== '') {
+      this.refusals.set(id, fields.reason)
+      return
+    }
     const args: Arg[] = [id]
     for (const [field, value] of Object.entries(fields)) {
       if (value === undefined) continue

@@ -103,6 +103,22 @@ describe('redis data', () => {
     expect(seen.get(large.id)).toEqual({ status: 'success', outcome: undefined })
   })
 
+  it('the reason a worker stores while refusing a task claimed by count is there as soon as the claim returns', async () => {
+    const queue = new Queue({ broker })
+    const [a, b] = await queue.submitMany([{ func: echo, args: ['a'] }, { func: echo, args: ['b'] }])
+    await broker.setReason(b?.id as number, 'an older reason')
+    const accept = (t: { id: number }) => {
+      if (t.id === a?.id) return true
+      broker.setReason(t.id, 'not for this worker').catch(() => {})
+      return false
+    }
+    const claimed = await broker.claim({ worker: 'picky', limit: 2, leaseMs: 30_000, accept })
+    expect(claimed.tasks.map((t) => t.id)).toEqual([a?.id])
+    // No wait: the reason went with the hand-back, in the same script.
+    const back = (await broker.fetch([b?.id as number])).get(b?.id as number)
+    expect(back).toMatchObject({ status: 'pending', attempt: 0, worker: null, reason: 'not for this worker' })
+  })
+
   it('keys stay under the prefix and destroy() removes only them', async () => {
     await raw.set('aque-test-neighbour', 'kept')
     const queue = new Queue({ broker })

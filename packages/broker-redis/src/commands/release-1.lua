@@ -6,8 +6,8 @@
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  worker id
-  ARGV[3…] groups of 4: id, attempt of the claim, startedAt before it ("" for none), reason
-           before it ("" for none)
+  ARGV[3…] groups of 5: id, attempt of the claim, startedAt before it ("" for none), reason
+           before it ("" for none), reason the worker gives for refusing it ("" for none)
 
   Returns how many were handed back. Publishes nothing (nothing was published for the claim).
 ]]
@@ -16,7 +16,7 @@
 local now = tonumber(ARGV[1])
 local worker = ARGV[2]
 local n = 0
-for i = 3, #ARGV, 4 do
+for i = 3, #ARGV, 5 do
   local id = ARGV[i]
   local key = tkey(id)
   local v = redis.call('HMGET', key, 'status', 'attempt', 'worker')
@@ -25,8 +25,14 @@ for i = 3, #ARGV, 4 do
     redis.call('HSET', key, 'attempt', tonumber(v[2]) - 1)
     redis.call('HDEL', key, 'worker', 'leaseUntil', 'startedAt')
     if ARGV[i + 2] ~= '' then redis.call('HSET', key, 'startedAt', ARGV[i + 2]) end
-    -- The worker may have stored a new reason meanwhile (why it refused): keep that one.
-    if ARGV[i + 3] ~= '' and redis.call('HEXISTS', key, 'reason') == 0 then redis.call('HSET', key, 'reason', ARGV[i + 3]) end
+    -- Why this worker refused it, in the same step (a separate write could land before the
+    -- claim cleared the old reason, or after another worker's). Else the reason from before,
+    -- unless one was stored meanwhile.
+    if ARGV[i + 4] ~= '' then
+      redis.call('HSET', key, 'reason', ARGV[i + 4])
+    elseif ARGV[i + 3] ~= '' and redis.call('HEXISTS', key, 'reason') == 0 then
+      redis.call('HSET', key, 'reason', ARGV[i + 3])
+    end
     redis.call('ZREM', P .. 'leases', id)
     enqueue(id, now)
     n = n + 1
