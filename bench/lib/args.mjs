@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { GROUPS, SCENARIOS } from './systems.mjs'
 
 export const USAGE =
-  'usage: node bench/run.mjs [--systems a,b] [--scenarios drain,latency,backlog,memory] [--group memory|redis|postgres] [--runs 3] [--timeout 300] [--json]'
+  'usage: node bench/run.mjs [--systems a,b] [--scenarios drain,latency,backlog,memory,shell] [--group memory|redis|postgres] [--runs 3] [--timeout 300] [--json]'
 
 /** A comma-separated list, empty items dropped; undefined when the flag is absent. */
 const list = z

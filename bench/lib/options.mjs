@@ -10,18 +10,21 @@ export const GROUP_OPTIONS = {
     latency: { roundTrips: 1000 },
     backlog: { fresh: 2000, waiting: 100_000 },
     memory: { tasks: 100_000 },
+    shell: { commands: 1000, cpus: 2 },
   },
   redis: {
     drain: { tasks: 10_000, concurrency: 32 },
     latency: { roundTrips: 300 },
     backlog: { fresh: 2000, waiting: 100_000 },
     memory: { tasks: 10_000 },
+    shell: { commands: 1000, cpus: 2 },
   },
   postgres: {
     drain: { tasks: 10_000, concurrency: 32 },
     latency: { roundTrips: 300 },
     backlog: { fresh: 2000, waiting: 100_000 },
     memory: { tasks: 10_000 },
+    shell: { commands: 1000, cpus: 2 },
   },
 }
 

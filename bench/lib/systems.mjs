@@ -8,7 +8,7 @@ import { z } from 'zod'
 
 export const SYSTEMS_DIR = fileURLToPath(new URL('../systems/', import.meta.url))
 export const GROUPS = /** @type {const} */ (['memory', 'redis', 'postgres'])
-export const SCENARIOS = /** @type {const} */ (['drain', 'latency', 'backlog', 'memory'])
+export const SCENARIOS = /** @type {const} */ (['drain', 'latency', 'backlog', 'memory', 'shell'])
 
 /**
  * @typedef {(options: any) => Promise<Record<string, number>>} Scenario

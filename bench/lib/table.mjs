@@ -18,6 +18,7 @@ const COLUMNS = [
   { label: 'p99 µs', scenario: 'latency', metric: 'p99us', digits: 1 },
   { label: 'backlog ratio', scenario: 'backlog', metric: 'ratio', digits: 2 },
   { label: 'peak RSS MB', scenario: 'memory', metric: 'peakRssMB', digits: 0, fallback: 'drain' },
+  { label: '1,000 × true s', scenario: 'shell', metric: 'seconds', digits: 2 },
 ]
 
 /**

@@ -100,6 +100,27 @@ export default {
     },
 
     /**
+     * Wall time of `commands` shell tasks running `true` on one worker of `cpus` CPUs, from
+     * submission to the last exit: the cost of starting processes (compare the xargs system).
+     * @param {{ commands: number, cpus: number }} options
+     */
+    async shell({ commands, cpus }) {
+      const broker = new MemoryBroker()
+      const queue = new Queue({ broker })
+      const worker = new Worker(broker, { cpus })
+      try {
+        await queue.submitMany(Array.from({ length: 20 }, () => ({ pattern: 'shell', args: ['true'] })))
+        await worker.runToEnd()
+        const start = nowMs()
+        await queue.submitMany(Array.from({ length: commands }, () => ({ pattern: 'shell', args: ['true'] })))
+        await timedDrain(worker, commands)
+        return { seconds: Math.round(nowMs() - start) / 1000 }
+      } finally {
+        await tearDown(broker)
+      }
+    },
+
+    /**
      * Drains `fresh` tasks on an empty broker and on one where `waiting` tasks sit behind a
      * dependency that stays running (claimed by another worker id with a long lease). Rounds
      * alternate between the two brokers (one round is only tens of ms), after one unmeasured
