@@ -9,8 +9,15 @@ export class Ticker {
   /** @param wrap runs the callback (the broker's connection corks its socket around it) */
   constructor(private readonly wrap: (run: () => void) => void = (run) => run()) {}
 
-  defer(job: () => void): void {
-    this.jobs.push(job)
+  /** Whether jobs wait for the next run. */
+  get pending(): boolean {
+    return this.jobs.length > 0
+  }
+
+  /** Runs `job` in the next run; `first`: before the jobs already waiting. */
+  defer(job: () => void, first = false): void {
+    if (first) this.jobs.unshift(job)
+    else this.jobs.push(job)
     if (this.jobs.length === 1) setImmediate(this.run)
   }
 

@@ -94,6 +94,19 @@ export class RedisBroker extends BaseBroker {
     }
   }
 
+  /**
+   * Runs a script with the deferred work of this tick when there is some (a worker claiming
+   * while its finishes wait to be sent): one write and one reply for both.
+   */
+  private runWithPending<T>(name: CommandName, args: Arg[]): Promise<T> {
+    if (!this.ticker.pending) return this.run<T>(name, args)
+    return new Promise<T>((resolve, reject) => {
+      this.ticker.defer(() => {
+        this.run<T>(name, args).then(resolve, reject)
+      })
+    })
+  }
+
   private get redis() {
     return this.main.client
   }
@@ -178,7 +191,7 @@ export class RedisBroker extends BaseBroker {
     }
     // One round trip: claim the top of the ready set, then hand back at once what the worker
     // refuses (rare: only tasks that do not fit it). Refusals switch to careful claims for a while.
-    const [next, ...rows] = await this.run<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, limit])
+    const [next, ...rows] = await this.runWithPending<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, limit])
     if (rows.length === 0) return claimed([], next < 0 ? null : next)
     const kept = new Map<number, TaskRecord>()
     const refused: Arg[] = []
@@ -218,14 +231,18 @@ export class RedisBroker extends BaseBroker {
   /**
    * Events of a claim by count: published for the tasks kept only, so nobody hears of a claim
    * handed back. Not awaited (the worker starts at once), and sent with the next finishes
-   * (same write); deferred work and commands on one connection keep their order, so this goes
+   * (same write, ahead of them): commands on one connection keep their order, so this goes
    * out before the tasks' own status changes. A lost event costs nothing:
    * the stored status is the truth, and every waiter backs events with a slow poll.
    */
   private publishRunning(ids: number[]): void {
     if (ids.length === 0) return
-    this.ticker.defer(() => {
-      this._publish('task_status', { ids, status: 'running' }).catch(() => {})
+    // One turn later, first in line: the finishes of tasks that end at once and the worker's
+    // next claim (runWithPending) are deferred meanwhile, so all of them share one write.
+    setImmediate(() => {
+      this.ticker.defer(() => {
+        this._publish('task_status', { ids, status: 'running' }).catch(() => {})
+      }, true)
     })
   }
 
