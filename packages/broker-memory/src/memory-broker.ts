@@ -507,7 +507,12 @@ export class MemoryBroker extends BaseBroker {
 
   async _patch(id: number, fields: PatchFields): Promise<void> {
     const entry = this.tasks.get(id)
-    if (entry) Object.assign(entry.record, fields)
+    if (!entry) return
+    const r = entry.record
+    if (fields.progress !== undefined) r.progress = fields.progress
+    if (fields.usage !== undefined) r.usage = fields.usage
+    // A reason explains why a task waits: it is not stored on one that runs or ran already.
+    if (fields.reason !== undefined && r.status === 'pending') r.reason = fields.reason
   }
 
   async _appendOutput(id: number, chunks: OutputInput[]): Promise<OutputChunk[]> {

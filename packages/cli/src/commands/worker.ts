@@ -146,6 +146,8 @@ Examples:
             ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
             ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
             ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+            // Child processes of isolated tasks import the same modules.
+            imports: options.import,
           })
           current = worker
           if (generation === 0) log(`${worker.id} on ${broker.displayUrl()}: ${worker.capacity.cpus} cpus`)

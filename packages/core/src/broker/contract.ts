@@ -184,7 +184,11 @@ export interface BrokerImplementation {
   /** Number of tasks in each state. */
   _counts(): Promise<Partial<Record<TaskStatus, number>>>
 
-  /** Sets progress, usage or reason on a task; unknown ids are ignored. */
+  /**
+   * Sets progress, usage or reason on a task; unknown ids are ignored. `reason` is stored only
+   * while the task is `pending` (it says why it waits; a late one must not stick to a task that
+   * ran), and a claim clears it.
+   */
   _patch(id: number, fields: PatchFields): Promise<void>
 
   /** Appends chunks, assigning `seq` and `offset` per stream atomically. */

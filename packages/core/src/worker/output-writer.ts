@@ -3,6 +3,11 @@ import type { OutputInput } from '../broker/contract.js'
 
 /** At most one write per task in this period under heavy output, ms; also the longest delay. */
 export const OUTPUT_FLUSH_MS = 100
+/**
+ * Largest stored chunk, bytes: a task writing faster than that per period gets several chunks
+ * in one write, so that no single value or published event grows without bound.
+ */
+export const MAX_CHUNK_BYTES = 4 << 20
 
 interface PendingChunk {
   stream: string
@@ -43,7 +48,13 @@ export class OutputWriter {
 
   private drain(): void {
     if (this.pending.length === 0) return
-    const batch: OutputInput[] = this.pending.map((p) => ({ stream: p.stream, data: p.parts.length === 1 ? (p.parts[0] as Uint8Array) : Buffer.concat(p.parts), time: p.time }))
+    const batch: OutputInput[] = []
+    for (const p of this.pending) {
+      const data = p.parts.length === 1 ? (p.parts[0] as Uint8Array) : Buffer.concat(p.parts)
+      for (let at = 0; at < data.byteLength; at += MAX_CHUNK_BYTES) {
+        batch.push({ stream: p.stream, data: data.subarray(at, at + MAX_CHUNK_BYTES), time: p.time })
+      }
+    }
     this.pending = []
     this.writing = this.writing.then(() =>
       this.broker.appendOutput(this.id, batch).then(
