@@ -28,13 +28,14 @@ const int = (n: number): string => String(Math.trunc(n))
  * (BEGIN with the first read, the claim with COMMIT), so values are inlined: integers, and
  * the worker id through escapeLiteral.
  */
-export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptClaim): Promise<TaskRecord[]> {
+export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptClaim): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null }> {
   const ready = `SELECT ${ALL_COLUMNS} FROM ${s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NULL`
   const order = 'ORDER BY priority DESC, duration DESC, id'
   const seen: number[] = []
   const chosen: TaskRecord[] = []
   let page = Math.max(1, c.limit)
   let text = `BEGIN; SELECT ${s}.promote(${int(c.now)}); ${ready} ${order} LIMIT ${page} FOR UPDATE SKIP LOCKED`
+  let complete = false
   for (;;) {
     const results = (await client.query(text)) as unknown as pg.QueryResult<TaskRow> | pg.QueryResult<TaskRow>[]
     const rows = Array.isArray(results) ? (results[results.length - 1]?.rows ?? []) : results.rows
@@ -43,13 +44,14 @@ export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptC
       seen.push(record.id)
       if (chosen.length < c.limit && c.accept(record)) chosen.push(record)
     }
-    if (chosen.length >= c.limit || rows.length < page || seen.length >= WINDOW) break
+    complete = rows.length < page
+    if (chosen.length >= c.limit || complete || seen.length >= WINDOW) break
     page = Math.min(WINDOW - seen.length, Math.max(16, 2 * (c.limit - chosen.length)))
     text = `${ready} AND id <> ALL('{${seen.join(',')}}'::bigint[]) ${order} LIMIT ${page} FOR UPDATE SKIP LOCKED`
   }
   if (chosen.length === 0) {
-    await client.query('COMMIT')
-    return chosen
+    const results = (await client.query(`SELECT ${s}.next_run_at(${int(c.now)}, ${complete ? `'{${seen.join(',')}}'` : 'NULL'}::bigint[]) AS next; COMMIT`)) as unknown as pg.QueryResult<{ next: number | null }>[]
+    return { tasks: chosen, nextRunAt: results[0]?.rows[0]?.next ?? null }
   }
   const ids = chosen.map((r) => r.id)
   await client.query(
@@ -63,5 +65,5 @@ export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptC
     r.leaseUntil = c.now + c.leaseMs
     r.reason = null
   }
-  return chosen
+  return { tasks: chosen, nextRunAt: null }
 }

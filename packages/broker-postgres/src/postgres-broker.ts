@@ -20,7 +20,7 @@ import {
 import pg from 'pg'
 import { Batcher } from './batcher.js'
 import { checkout } from './checkout.js'
-import { claimAccepted, claimOrder } from './claim.js'
+import { type AcceptClaim, claimAccepted, claimOrder } from './claim.js'
 import { clientConfig, isTransient, translateError } from './connection.js'
 import { EventTransport } from './event-transport.js'
 import { channelOf, migrate, quoteIdent } from './migrate.js'
@@ -32,6 +32,8 @@ import { type PostgresOptions, formatPostgresUrl, parsePostgresUrl } from './url
 
 /** How long an operation keeps retrying after the connection was lost, ms. */
 const RETRY_FOR_MS = 15_000
+/** Claims made by looking first (two round trips) after a worker refused a task claimed at once. */
+const CAREFUL_CLAIMS = 20
 /** Connections of the command pool. */
 const POOL_SIZE = 10
 
@@ -80,6 +82,8 @@ export class PostgresBroker extends BaseBroker {
   private readonly db: Queryable
   /** Numbers of the prepared fetch statements, by column list (names are limited to 63 bytes). */
   private readonly fetchStatements = new Map<string, number>()
+  /** Claims left to make carefully (see `_claim`). */
+  private carefulClaims = 0
 
   /** @param url `postgres://user:pass@host:port/db?schema=NAME&sslmode=MODE&application_name=NAME` or parsed options */
   constructor(url: string | URL | PostgresOptions) {
@@ -241,35 +245,52 @@ export class PostgresBroker extends BaseBroker {
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
     const { worker, limit, leaseMs, now, accept } = request
-    let tasks: TaskRecord[]
-    if (accept) {
-      tasks = await this.run(async () => {
-        const { client, release } = await checkout(this.pool)
-        let broken = false
-        try {
-          return await claimAccepted(client, this.s, { worker, limit, leaseMs, now, accept })
-        } catch (err) {
-          broken = true
-          await client.query('ROLLBACK').catch(() => {})
-          throw err
-        } finally {
-          release(broken)
-        }
-      })
-    } else {
-      const { rows } = await this.query('claim', `SELECT * FROM ${this.s}.claim($1, $2, $3, $4)`, [worker, limit, leaseMs, now])
-      tasks = rows.map(toRecord).sort(claimOrder)
+    if (accept && this.carefulClaims > 0) {
+      this.carefulClaims--
+      return { ...(await this.claimCarefully({ worker, limit, leaseMs, now, accept })), ...NO_CHANGES }
     }
-    let nextRunAt: number | null = null
-    if (tasks.length === 0) {
-      const { rows } = await this.query<{ next: number | null }>(
-        'next-run-at',
-        `SELECT min(wait_until) AS next FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NOT NULL`,
-        [],
-      )
-      nextRunAt = rows[0]?.next ?? null
+    // One round trip: claim the top of the ready index, then hand back at once what the worker
+    // refuses (rare: only tasks that do not fit it; they were seen as running for that long).
+    // Refusals switch to careful claims (look, then claim) for a while.
+    const { rows } = await this.query('claim-top', `SELECT * FROM ${this.s}.claim_top($1, $2, $3, $4)`, [worker, limit, leaseMs, now])
+    const first = rows[0]
+    if (rows.length === 1 && first?.id === null) return { tasks: [], nextRunAt: (first.run_at as number | null) ?? null, ...NO_CHANGES }
+    const claimed = rows.map((row) => ({ record: toRecord({ ...row, started_at: now, reason: null }), startedAt: row.started_at, reason: row.reason })).sort((a, b) => claimOrder(a.record, b.record))
+    const tasks: TaskRecord[] = []
+    const refused: typeof claimed = []
+    for (const c of claimed) {
+      if (!accept || accept(c.record)) tasks.push(c.record)
+      else refused.push(c)
     }
-    return { tasks, nextRunAt, ...NO_CHANGES }
+    if (refused.length === 0) return { tasks, nextRunAt: null, ...NO_CHANGES }
+    this.carefulClaims = CAREFUL_CLAIMS
+    await this.query('unclaim', `SELECT ${this.s}.unclaim($1, $2, $3, $4, $5)`, [
+      worker,
+      refused.map((c) => c.record.id),
+      refused.map((c) => c.record.attempt),
+      refused.map((c) => c.startedAt),
+      refused.map((c) => c.reason),
+    ])
+    if (!accept || tasks.length >= limit) return { tasks, nextRunAt: null, ...NO_CHANGES }
+    const more = await this.claimCarefully({ worker, limit: limit - tasks.length, leaseMs, now, accept })
+    return { tasks: [...tasks, ...more.tasks], nextRunAt: tasks.length + more.tasks.length > 0 ? null : more.nextRunAt, ...NO_CHANGES }
+  }
+
+  /** A claim that looks before it claims (see claimAccepted), on one connection. */
+  private claimCarefully(claim: AcceptClaim): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null }> {
+    return this.run(async () => {
+      const { client, release } = await checkout(this.pool)
+      let broken = false
+      try {
+        return await claimAccepted(client, this.s, claim)
+      } catch (err) {
+        broken = true
+        await client.query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        release(broken)
+      }
+    })
   }
 
   async _heartbeat(_worker: string, leases: LeaseRef[], leaseMs: number, now: number): Promise<number[]> {

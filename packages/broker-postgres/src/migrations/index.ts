@@ -1,4 +1,5 @@
 import { sql as m000001 } from './000001.js'
+import { sql as m000002 } from './000002.js'
 
 /** The migrations, in order: entry i is migration number i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [m000001]
+export const MIGRATIONS: readonly string[] = [m000001, m000002]

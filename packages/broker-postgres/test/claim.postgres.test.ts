@@ -1,0 +1,84 @@
+/**
+ * PostgreSQL only: what a claim reports when it gets nothing, with rows locked by another
+ * transaction (a concurrent claimer) and tasks whose time has just come, and the hand-back of
+ * tasks claimed at once that the worker refuses. These depend on row locks and on the one
+ * round trip claim, which no other broker has.
+ */
+import { Queue, encode, task } from '@aque/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { PostgresBroker } from '../src/index.js'
+import { freshBroker, sqlClient } from './helpers.js'
+
+const noop = task('pg-claim.noop', () => null)
+
+const brokers: PostgresBroker[] = []
+afterEach(async () => {
+  for (const b of brokers.splice(0)) {
+    await b.destroy()
+    await b.close()
+  }
+})
+async function broker(): Promise<PostgresBroker> {
+  const b = await freshBroker()
+  brokers.push(b)
+  return b
+}
+
+describe('postgres claim', () => {
+  it('a claim that gets nothing because the ready task is locked by another transaction reports now as nextRunAt', async () => {
+    const b = await broker()
+    const f = await new Queue({ broker: b }).submit(noop)
+    const client = await sqlClient()
+    try {
+      await client.query('BEGIN')
+      await client.query(`SELECT id FROM "${b.options.schema}".tasks WHERE id = $1 FOR UPDATE`, [f.id])
+      const now = Date.now()
+      for (const accept of [undefined, () => true]) {
+        const result = await b.claim({ worker: 'w', limit: 4, leaseMs: 30_000, now, accept })
+        expect(result.tasks).toEqual([])
+        expect(result.nextRunAt).toBe(now)
+      }
+    } finally {
+      await client.query('ROLLBACK')
+      await client.end()
+    }
+    // Released: the next claim gets it.
+    expect((await b.claim({ worker: 'w', limit: 4, leaseMs: 30_000 })).tasks.map((t) => t.id)).toEqual([f.id])
+  })
+
+  it('a task due for its retry is claimed by the first claim at or after its time, and reported as due before it', async () => {
+    const b = await broker()
+    const f = await new Queue({ broker: b }).submitEx({ func: noop, retries: 1 })
+    const first = (await b.claim({ worker: 'w', limit: 1, leaseMs: 30_000 })).tasks[0]
+    const retryAt = Date.now() + 1000
+    expect(await b.finish(f.id, first?.attempt as number, { status: 'error', error: encode(new Error('once')), retryAt })).toBe(true)
+    const early = await b.claim({ worker: 'w', limit: 1, leaseMs: 30_000, now: retryAt - 1 })
+    expect(early).toEqual({ tasks: [], nextRunAt: retryAt })
+    // Locked by someone else exactly when it becomes due: nothing claimed, but due now.
+    const client = await sqlClient()
+    try {
+      await client.query('BEGIN')
+      await client.query(`SELECT id FROM "${b.options.schema}".tasks WHERE id = $1 FOR UPDATE`, [f.id])
+      const locked = await b.claim({ worker: 'w', limit: 1, leaseMs: 30_000, now: retryAt })
+      expect(locked).toEqual({ tasks: [], nextRunAt: retryAt })
+    } finally {
+      await client.query('ROLLBACK')
+      await client.end()
+    }
+    const due = await b.claim({ worker: 'w', limit: 1, leaseMs: 30_000, now: retryAt })
+    expect(due.tasks.map((t) => [t.id, t.attempt])).toEqual([[f.id, 2]])
+  })
+
+  it('tasks the worker refuses are handed back pending, as they were, and claimed by the next worker that accepts them', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const [a, c] = await queue.submitMany([{ func: noop }, { func: noop }])
+    await b.setReason(c?.id as number, 'needs a GPU')
+    const mine = await b.claim({ worker: 'picky', limit: 2, leaseMs: 30_000, accept: (t) => t.id === a?.id })
+    expect(mine.tasks.map((t) => t.id)).toEqual([a?.id])
+    const back = (await b.fetch([c?.id as number])).get(c?.id as number)
+    expect(back).toMatchObject({ status: 'pending', attempt: 0, worker: null, startedAt: null, leaseUntil: null, reason: 'needs a GPU' })
+    const other = await b.claim({ worker: 'other', limit: 2, leaseMs: 30_000, accept: () => true })
+    expect(other.tasks.map((t) => [t.id, t.attempt, t.worker])).toEqual([[c?.id, 1, 'other']])
+  })
+})
