@@ -81,4 +81,31 @@ describe('postgres claim', () => {
     const other = await b.claim({ worker: 'other', limit: 2, leaseMs: 30_000, accept: () => true })
     expect(other.tasks.map((t) => [t.id, t.attempt, t.worker])).toEqual([[c?.id, 1, 'other']])
   })
+
+  it('finishes sent together are recorded as one batch: successes release dependents, a failure fails its own, stale runs are refused', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const [a, c, d] = await queue.submitMany([{ func: noop }, { func: noop }, { func: noop }])
+    const [afterA, afterAll, afterD] = await queue.submitMany([
+      { func: noop, dependencies: [a as never] },
+      { func: noop, dependencies: [a as never, c as never] },
+      { func: noop, dependencies: [d as never] },
+    ])
+    const claimed = (await b.claim({ worker: 'w', limit: 3, leaseMs: 30_000 })).tasks
+    const attempt = (id: number | undefined) => claimed.find((t) => t.id === id)?.attempt as number
+    // The first goes out alone; the three after it wait for it and go out together.
+    const applied = await Promise.all([
+      b.finish(c?.id as number, attempt(c?.id) + 1, { status: 'success', result: encode(3) }),
+      b.finish(a?.id as number, attempt(a?.id), { status: 'success', result: encode(1) }),
+      b.finish(c?.id as number, attempt(c?.id), { status: 'success', result: encode(2) }),
+      b.finish(d?.id as number, attempt(d?.id), { status: 'error', error: encode(new Error('d')) }),
+    ])
+    expect(applied).toEqual([false, true, true, true])
+    const after = await b.fetch([c?.id, afterA?.id, afterAll?.id, afterD?.id] as number[], ['status', 'result', 'failedDependency'])
+    expect(after.get(c?.id as number)?.result).toBe(2)
+    expect([afterA, afterAll, afterD].map((f) => after.get(f?.id as number)?.status)).toEqual(['pending', 'pending', 'error'])
+    expect(after.get(afterD?.id as number)?.failedDependency).toBe(d?.id)
+    const next = await b.claim({ worker: 'w', limit: 5, leaseMs: 30_000 })
+    expect(next.tasks.map((t) => t.id).sort()).toEqual([afterA?.id, afterAll?.id].sort())
+  })
 })
