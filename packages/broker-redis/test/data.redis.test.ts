@@ -119,6 +119,14 @@ describe('redis data', () => {
     expect(back).toMatchObject({ status: 'pending', attempt: 0, worker: null, reason: 'not for this worker' })
   })
 
+  it('a reason is stored only on a pending task', async () => {
+    const queue = new Queue({ broker })
+    const f = await queue.submit(echo, 'x')
+    await broker.claim({ worker: 'w', limit: 1, leaseMs: 30_000 })
+    await broker.setReason(f.id, 'too late')
+    expect((await broker.fetch([f.id])).get(f.id)).toMatchObject({ status: 'running', reason: null })
+  })
+
   it('keys stay under the prefix and destroy() removes only them', async () => {
     await raw.set('aque-test-neighbour', 'kept')
     const queue = new Queue({ broker })
