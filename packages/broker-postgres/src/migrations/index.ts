@@ -1,6 +1,7 @@
 import { sql as m000001 } from './000001.js'
 import { sql as m000002 } from './000002.js'
 import { sql as m000003 } from './000003.js'
+import { sql as m000004 } from './000004.js'
 
 /** The migrations, in order: entry i is migration number i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [m000001, m000002, m000003]
+export const MIGRATIONS: readonly string[] = [m000001, m000002, m000003, m000004]
