@@ -38,9 +38,20 @@ function start(): ChildProcess | null {
   }
 }
 
+/** Lines waiting for the next write: one write per turn of the event loop, not one per task. */
+let pending = ''
+
 function send(line: string): void {
   if (guard === undefined) guard = start()
-  guard?.stdin?.write(line)
+  if (!guard) return
+  if (pending === '') {
+    setImmediate(() => {
+      const text = pending
+      pending = ''
+      guard?.stdin?.write(text)
+    })
+  }
+  pending += line
 }
 
 /** Lists a task's process group: it is killed if this process dies while it runs. */
