@@ -106,6 +106,7 @@ export class Worker {
   private signalled = false
   private wakeUp: (() => void) | null = null
   private wakePending = false
+  private mode: 'one' | 'end' | 'forever' = 'end'
   private stopping = false
   private active = false
   private imported: Promise<void> | null = null
@@ -222,6 +223,7 @@ export class Worker {
   private async loop(mode: 'one' | 'end' | 'forever'): Promise<number> {
     if (this.active) throw new ValidationError('this worker is already running')
     this.active = true
+    this.mode = mode
     this.stopping = false
     await this.loadImports()
     const offWork = this.broker.on('new_work', this.wake)
@@ -348,7 +350,11 @@ export class Worker {
         this.running.delete(record.id)
         if (run.ending) this.ending--
         else this.release(run)
-        this.wake()
+        // A run that ended woke the loop already (its slot was freed then); running forever,
+        // the loop has nothing more to learn from its finish: tasks the finish released are
+        // announced by new_work (backed by the poll). Otherwise (and when stopping) the loop
+        // waits on the count of runs.
+        if (!run.ending || this.mode !== 'forever' || this.stopping) this.wake()
       })
   }
 
