@@ -416,7 +416,11 @@ export class PostgresBroker extends BaseBroker {
     }
     if ('progress' in fields) set('progress', fields.progress == null ? null : JSON.stringify(fields.progress))
     if ('usage' in fields) set('usage', fields.usage == null ? null : JSON.stringify(fields.usage))
-    if ('reason' in fields) set('reason', fields.reason ?? null)
+    // A reason says why a task waits: a late one must not stick to a task that runs or ran.
+    if ('reason' in fields) {
+      values.push(fields.reason ?? null)
+      sets.push(`reason = CASE WHEN status = 'pending' THEN $${values.length} ELSE reason END`)
+    }
     if (sets.length === 0) return
     await this.db.query(`UPDATE ${this.s}.tasks SET ${sets.join(', ')} WHERE id = $1`, values)
   }

@@ -108,4 +108,12 @@ describe('postgres claim', () => {
     const next = await b.claim({ worker: 'w', limit: 5, leaseMs: 30_000 })
     expect(next.tasks.map((t) => t.id).sort()).toEqual([afterA?.id, afterAll?.id].sort())
   })
+
+  it('a reason stored late, once the task is running, does not stick to it', async () => {
+    const b = await broker()
+    const f = await new Queue({ broker: b }).submit(noop)
+    await b.claim({ worker: 'w', limit: 1, leaseMs: 30_000 })
+    await b.setReason(f.id, 'too late')
+    expect((await b.fetch([f.id], ['reason'])).get(f.id)?.reason).toBeNull()
+  })
 })
