@@ -4,7 +4,7 @@
  * the backlog is measured), and gets `drain`, `latency`, `backlog` and `memory` back.
  */
 import { Queue, Worker } from '@aque/core'
-import { latencyPercentiles, median, nowMs, nowUs, peakRssMB, perSecond } from './measure.mjs'
+import { alternatingBacklog, latencyPercentiles, nowMs, nowUs, peakRssMB, perSecond, round2 } from './measure.mjs'
 
 /**
  * @typedef {import('@aque/core').BaseBroker} Broker
@@ -20,9 +20,6 @@ import { latencyPercentiles, median, nowMs, nowUs, peakRssMB, perSecond } from '
  *   more metrics measured on the same two sides (e.g. `analyzedMs` after ANALYZE, whose ratio to
  *   the empty side is added as `analyzedRatio`)
  */
-
-/** @param {number} x */
-export const round2 = (x) => Math.round(x * 100) / 100
 
 /**
  * @param {unknown} func
@@ -130,27 +127,15 @@ export function aqueScenarios(bench) {
         const claimed = await loaded.broker.claim({ worker: 'bench-blocker', limit: 1, leaseMs: 3_600_000 })
         if (claimed.tasks[0]?.id !== blocker?.id) throw new Error('could not hold the blocking task')
         await submitInChunks(loaded, waiting, { dependencies: [blocker] })
-        /** @type {number[]} */
-        const emptyTimes = []
-        /** @type {number[]} */
-        const loadedTimes = []
-        for (let r = -1; r < rounds; r++) {
-          for (const [side, times] of /** @type {const} */ ([
-            [empty, emptyTimes],
-            [loaded, loadedTimes],
-          ])) {
-            await side.queue.submitMany(/** @type {never} */ (protos(fresh)))
-            const ms = await timedDrain(side.worker, fresh)
-            if (r >= 0) times.push(ms)
-          }
-        }
-        const emptyMs = median(emptyTimes)
-        const backlogMs = median(loadedTimes)
+        const measured = await alternatingBacklog(empty, loaded, rounds, async (side) => {
+          await side.queue.submitMany(/** @type {never} */ (protos(fresh)))
+          return timedDrain(side.worker, fresh)
+        })
         const more = bench.afterBacklog ? await bench.afterBacklog({ empty, loaded, fresh, rounds }) : {}
         /** @type {Record<string, number>} */
         const extra = Object.fromEntries(Object.entries(more).map(([k, v]) => [k, round2(v)]))
-        if (typeof more.analyzedMs === 'number') extra.analyzedRatio = round2(more.analyzedMs / emptyMs)
-        return { emptyMs: round2(emptyMs), backlogMs: round2(backlogMs), ratio: round2(backlogMs / emptyMs), ...extra }
+        if (typeof more.analyzedMs === 'number') extra.analyzedRatio = round2(more.analyzedMs / measured.emptyMs)
+        return { ...measured, ...extra }
       } finally {
         await tearDown(empty.broker)
         await tearDown(loaded.broker)

@@ -65,3 +65,35 @@ export function perSecond(count, ms) {
 export function peakRssMB() {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10
 }
+
+/** @param {number} x rounded to 2 decimals */
+export const round2 = (x) => Math.round(x * 100) / 100
+
+/**
+ * The backlog comparison every system makes: `drain(side)` (ms) timed on an empty side and a
+ * loaded one in alternation, `rounds` measured rounds after one unmeasured round each, so that
+ * a busy spell of the machine lands on both sides alike. Returns the medians and their ratio.
+ * @template S
+ * @param {S} empty
+ * @param {S} loaded
+ * @param {number} rounds
+ * @param {(side: S) => Promise<number>} drain
+ */
+export async function alternatingBacklog(empty, loaded, rounds, drain) {
+  /** @type {number[]} */
+  const emptyTimes = []
+  /** @type {number[]} */
+  const loadedTimes = []
+  for (let r = -1; r < rounds; r++) {
+    for (const [side, times] of /** @type {const} */ ([
+      [empty, emptyTimes],
+      [loaded, loadedTimes],
+    ])) {
+      const ms = await drain(side)
+      if (r >= 0) times.push(ms)
+    }
+  }
+  const emptyMs = median(emptyTimes)
+  const backlogMs = median(loadedTimes)
+  return { emptyMs: round2(emptyMs), backlogMs: round2(backlogMs), ratio: round2(backlogMs / emptyMs) }
+}

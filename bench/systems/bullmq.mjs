@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Queue, QueueEvents, Worker } from 'bullmq'
-import { latencyPercentiles, median, nowMs, nowUs, perSecond } from '../lib/measure.mjs'
+import { alternatingBacklog, latencyPercentiles, nowMs, nowUs, perSecond } from '../lib/measure.mjs'
 
 const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null }
 const WARMUP = 500
@@ -109,24 +109,13 @@ export default {
       const loaded = await setUp()
       try {
         await addMany(loaded.queue, waiting, { delay: 3_600_000 })
-        const emptyTimes = []
-        const loadedTimes = []
-        for (let r = -1; r < rounds; r++) {
-          for (const [side, times] of [
-            [empty, emptyTimes],
-            [loaded, loadedTimes],
-          ]) {
-            const drained = side.expect(fresh)
-            const start = nowMs()
-            await addMany(side.queue, fresh)
-            await drained
-            if (r >= 0) times.push(nowMs() - start)
-          }
-        }
-        const emptyMs = median(emptyTimes)
-        const backlogMs = median(loadedTimes)
-        const round = (x) => Math.round(x * 100) / 100
-        return { emptyMs: round(emptyMs), backlogMs: round(backlogMs), ratio: round(backlogMs / emptyMs) }
+        return await alternatingBacklog(empty, loaded, rounds, async (side) => {
+          const drained = side.expect(fresh)
+          const start = nowMs()
+          await addMany(side.queue, fresh)
+          await drained
+          return nowMs() - start
+        })
       } finally {
         await tearDown(empty)
         await tearDown(loaded)

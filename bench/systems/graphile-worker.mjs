@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { latencyPercentiles, median, nowMs, nowUs, perSecond } from '../lib/measure.mjs'
+import { alternatingBacklog, latencyPercentiles, nowMs, nowUs, perSecond } from '../lib/measure.mjs'
 
 // The peer lives in bench/node22 (its own install, outside the workspace).
 const require = createRequire(new URL('../node22/package.json', import.meta.url))
@@ -142,23 +142,13 @@ export default {
       const loaded = await setUp()
       try {
         await loaded.add(waiting, new Date(Date.now() + 3_600_000))
-        const times = { empty: [], loaded: [] }
-        for (let r = -1; r < rounds; r++) {
-          for (const [name, side] of [
-            ['empty', empty],
-            ['loaded', loaded],
-          ]) {
-            const finished = side.ran(fresh)
-            const start = nowMs()
-            await side.add(fresh)
-            await finished
-            if (r >= 0) times[name].push(nowMs() - start)
-          }
-        }
-        const emptyMs = median(times.empty)
-        const backlogMs = median(times.loaded)
-        const round = (x) => Math.round(x * 100) / 100
-        return { emptyMs: round(emptyMs), backlogMs: round(backlogMs), ratio: round(backlogMs / emptyMs) }
+        return await alternatingBacklog(empty, loaded, rounds, async (side) => {
+          const finished = side.ran(fresh)
+          const start = nowMs()
+          await side.add(fresh)
+          await finished
+          return nowMs() - start
+        })
       } finally {
         await tearDown(empty)
         await tearDown(loaded)
