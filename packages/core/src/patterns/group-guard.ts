@@ -38,11 +38,17 @@ function start(): ChildProcess | null {
   }
 }
 
-/** Lines waiting for the next write: one write per turn of the event loop, not one per task. */
+/** Forgotten groups waiting for the next write: one write per turn of the event loop for those. */
 let pending = ''
 
-function send(line: string): void {
+/** A group to guard is written at once: the worker may die the next instant. */
+function sendNow(line: string): void {
   if (guard === undefined) guard = start()
+  guard?.stdin?.write(line)
+}
+
+/** A group to forget can wait for the turn's other lines (a late one costs nothing). */
+function sendLater(line: string): void {
   if (!guard) return
   if (pending === '') {
     setImmediate(() => {
@@ -56,10 +62,10 @@ function send(line: string): void {
 
 /** Lists a task's process group: it is killed if this process dies while it runs. */
 export function guardGroup(pgid: number): void {
-  send(`+ ${pgid}\n`)
+  sendNow(`+ ${pgid}\n`)
 }
 
 /** The group has ended: forget it (its id may be reused by another process). */
 export function releaseGroup(pgid: number): void {
-  if (guard) send(`- ${pgid}\n`)
+  sendLater(`- ${pgid}\n`)
 }
