@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs'
 import { CommandError } from '../errors/classes.js'
-import { guardGroup, releaseGroup } from './group-guard.js'
 import type { Pattern } from './pattern.js'
 import { inheritedEnviron, runAs, stdinBytes } from './shell-inputs.js'
+import { spawnCommand } from './spawner.js'
 
 /** How long the processes of a killed task may take to end on its signal before they get SIGKILL, ms. */
 const KILL_AFTER_MS = 3000
@@ -11,7 +11,8 @@ const KILL_AFTER_MS = 3000
  * Runs `args` as a command (program first) in its own process group, so that a signal reaches
  * its children too. stdout and stderr become output chunks (and files, with `stdoutPath` /
  * `stderrPath`). Exit code 0 is success (result 0); any other code, or a signal, is a
- * CommandError carrying it.
+ * CommandError carrying it. The command is started by a spawner process (spawner.ts), which
+ * also lists its group with the group guard.
  */
 export const shellPattern: Pattern = {
   name: 'shell',
@@ -24,62 +25,62 @@ export const shellPattern: Pattern = {
       AQUE_BROKER: ctx.broker.toUrl(),
     }
     const stdin = await stdinBytes(ctx.broker, t)
-    // Loaded on first use: most processes that import core never run a shell task.
-    const { execa } = await import('execa')
-    const child = execa(program as string, rest, {
-      cwd: t.cwd ?? undefined,
-      env,
-      extendEnv: true,
-      detached: true,
-      reject: false,
-      buffer: false,
-      stripFinalNewline: false,
-      ...runAs(t),
-      ...(stdin !== undefined ? { input: stdin } : t.stdinPath ? { inputFile: t.stdinPath } : { stdin: 'ignore' as const }),
-    })
-    const pid = child.pid
+    const files = [t.stdoutPath ? createWriteStream(t.stdoutPath) : null, t.stderrPath ? createWriteStream(t.stderrPath) : null]
+    let pid: number | null = null
     // A killed task's group gets SIGKILL if it is still there a little later: a process that
     // ignores SIGTERM would otherwise run on, forgotten by the worker that already moved on.
     const escalate = () => {
       setTimeout(() => {
         try {
-          if (pid !== undefined) process.kill(-pid, 'SIGKILL')
+          if (pid !== null) process.kill(-pid, 'SIGKILL')
         } catch {
           // The group is gone.
         }
       }, KILL_AFTER_MS).unref()
     }
-    if (pid !== undefined) {
-      guardGroup(pid)
-      ctx.setProcess(pid)
-      if (ctx.signal.aborted) escalate()
-      else ctx.signal.addEventListener('abort', escalate, { once: true })
-    }
-    const files = [t.stdoutPath ? createWriteStream(t.stdoutPath) : null, t.stderrPath ? createWriteStream(t.stderrPath) : null]
-    child.stdout?.on('data', (chunk: Buffer) => {
-      ctx.write('stdout', chunk)
-      files[0]?.write(chunk)
-    })
-    child.stderr?.on('data', (chunk: Buffer) => {
-      ctx.write('stderr', chunk)
-      files[1]?.write(chunk)
-    })
-    const result = await child
-    if (pid !== undefined) {
-      ctx.signal.removeEventListener('abort', escalate)
-      releaseGroup(pid)
-    }
-    await Promise.all(files.map((f) => (f ? new Promise((resolve) => f.end(resolve)) : null)))
-    if (result.exitCode === 0 && !result.signal) return 0
-    const err = new CommandError(
-      result.signal
-        ? `${program} was ended by ${result.signal}`
-        : result.exitCode === undefined
-          ? `${program} could not start: ${result.message}`
-          : `${program} exited with code ${result.exitCode}`,
+    const exit = await spawnCommand(
+      {
+        file: program as string,
+        args: rest,
+        cwd: t.cwd ?? undefined,
+        env,
+        ...runAs(t),
+        ...(stdin !== undefined ? { input: typeof stdin === 'string' ? Buffer.from(stdin) : stdin } : t.stdinPath ? { inputPath: t.stdinPath } : {}),
+      },
+      {
+        onPid(started) {
+          pid = started
+          ctx.setProcess(started)
+          if (!ctx.signal.aborted) {
+            ctx.signal.addEventListener('abort', escalate, { once: true })
+            return
+          }
+          // Killed while it was starting: the worker had no group to signal yet.
+          try {
+            process.kill(-started, (ctx.signal.reason as NodeJS.Signals | undefined) ?? 'SIGTERM')
+          } catch {
+            // Ended already.
+          }
+          escalate()
+        },
+        onOutput(stream, chunk) {
+          ctx.write(stream, chunk)
+          files[stream === 'stdout' ? 0 : 1]?.write(chunk)
+        },
+      },
     )
-    err.exitCode = result.exitCode ?? null
-    err.signal = result.signal ?? null
+    if (pid !== null) ctx.signal.removeEventListener('abort', escalate)
+    await Promise.all(files.map((f) => (f ? new Promise((resolve) => f.end(resolve)) : null)))
+    if (exit.code === 0 && !exit.signal) return 0
+    const err = new CommandError(
+      exit.signal
+        ? `${program} was ended by ${exit.signal}`
+        : exit.error !== null
+          ? `${program} could not start: ${exit.error}`
+          : `${program} exited with code ${exit.code}`,
+    )
+    err.exitCode = exit.code
+    err.signal = exit.signal
     throw err
   },
 }

@@ -1,0 +1,152 @@
+/**
+ * The spawner: a small Node process that starts shell tasks' commands for a worker (see
+ * spawner.ts for why). It reads frames (spawn-protocol.ts) on stdin and answers on stdout.
+ * With `--guard`, fd 3 is the write end of the worker's group guard (group-guard.ts): each new
+ * process group is listed there by this process, the first to know its id, before the worker
+ * even hears of it.
+ *
+ * When stdin closes (the worker is gone, however it ended) it kills the process groups of the
+ * commands still running and exits: no task outlives its worker. It imports nothing but Node:
+ * the smaller its heap, the cheaper each fork.
+ */
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { FRAME, FrameReader, type SpawnExit, decodeSpawn, encodeFrame } from './spawn-protocol.js'
+
+process.title = 'aque-spawner'
+
+/**
+ * The guard's pipe, given as fd 3 when argv[2] is `--guard`; -1 once it failed or if none.
+ * Reopened (the open is close-on-exec) and fd 3 closed: an inherited fd 3 would pass on to
+ * every command, and the guard would then wait for the last of them to see its input end.
+ */
+let guardFd = -1
+if (process.argv[2] === '--guard') {
+  try {
+    guardFd = openSync('/dev/fd/3', 'w')
+  } catch {
+    guardFd = -1 // no /dev/fd: unguarded, but the commands still die with this process (shutdown)
+  }
+  closeSync(3)
+}
+
+function guard(line: string): void {
+  if (guardFd < 0) return
+  try {
+    writeSync(guardFd, line)
+  } catch {
+    guardFd = -1
+  }
+}
+
+const running = new Map<number, ChildProcess>()
+let baseEnv: NodeJS.ProcessEnv = process.env
+const out = process.stdout
+/** Output is paused while the worker's side of the pipe is full. */
+let blocked = false
+
+function send(type: number, ref: number, payload?: Uint8Array): void {
+  if (!out.write(encodeFrame(type, ref, payload)) && !blocked) {
+    blocked = true
+    for (const child of running.values()) {
+      child.stdout?.pause()
+      child.stderr?.pause()
+    }
+    out.once('drain', () => {
+      blocked = false
+      for (const child of running.values()) {
+        child.stdout?.resume()
+        child.stderr?.resume()
+      }
+    })
+  }
+}
+
+function sendExit(ref: number, exit: SpawnExit): void {
+  send(FRAME.exit, ref, Buffer.from(JSON.stringify(exit)))
+}
+
+function start(ref: number, payload: Buffer): void {
+  const { request, stdin } = decodeSpawn(payload)
+  let stdinFd: number | null = null
+  if (request.stdin === 'file') {
+    try {
+      stdinFd = openSync(request.stdinPath as string, 'r')
+    } catch (err) {
+      sendExit(ref, { code: null, signal: null, error: `cannot read stdinPath: ${(err as Error).message}` })
+      return
+    }
+  }
+  const stdio: StdioOptions = [stdinFd ?? (request.stdin === 'bytes' ? 'pipe' : 'ignore'), 'pipe', 'pipe']
+  let child: ChildProcess
+  try {
+    child = spawn(request.file, request.args, {
+      cwd: request.cwd,
+      env: { ...baseEnv, ...request.env },
+      // Its own session and process group: a signal to the group reaches its children.
+      detached: true,
+      stdio,
+      uid: request.uid,
+      gid: request.gid,
+    })
+  } catch (err) {
+    // Invalid arguments (e.g. a NUL byte) throw instead of emitting 'error'.
+    sendExit(ref, { code: null, signal: null, error: (err as Error).message })
+    return
+  } finally {
+    if (stdinFd !== null) closeSync(stdinFd)
+  }
+  const pid = child.pid
+  let failure: string | null = null
+  child.on('error', (err) => {
+    failure = err.message
+  })
+  if (pid === undefined) {
+    // Not started (ENOENT, EACCES…): 'error' and 'close' follow.
+    child.on('close', () => sendExit(ref, { code: null, signal: null, error: failure ?? 'the command could not start' }))
+    return
+  }
+  guard(`+ ${pid}\n`)
+  running.set(ref, child)
+  const pidBytes = Buffer.allocUnsafe(4)
+  pidBytes.writeUInt32LE(pid, 0)
+  send(FRAME.pid, ref, pidBytes)
+  if (request.stdin === 'bytes') {
+    child.stdin?.on('error', () => {}) // a command that does not read its input
+    child.stdin?.end(stdin)
+  }
+  child.stdout?.on('data', (chunk: Buffer) => send(FRAME.stdout, ref, chunk))
+  child.stderr?.on('data', (chunk: Buffer) => send(FRAME.stderr, ref, chunk))
+  if (blocked) {
+    child.stdout?.pause()
+    child.stderr?.pause()
+  }
+  // 'close': the process has exited and its output pipes are drained, so every output frame
+  // goes before the exit frame.
+  child.on('close', (code, signal) => {
+    running.delete(ref)
+    guard(`- ${pid}\n`)
+    sendExit(ref, { code, signal, error: null })
+  })
+}
+
+/** The worker is gone: so are its tasks. */
+function shutdown(): void {
+  for (const child of running.values()) {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
+  process.exit(0)
+}
+
+const reader = new FrameReader((type, ref, payload) => {
+  if (type === FRAME.spawn) start(ref, payload)
+  else if (type === FRAME.env) baseEnv = JSON.parse(payload.toString('utf8')) as NodeJS.ProcessEnv
+})
+process.stdin.on('data', (chunk: Buffer) => reader.push(chunk))
+process.stdin.on('end', shutdown)
+process.stdin.on('error', shutdown)
+out.on('error', shutdown)
