@@ -11,6 +11,7 @@ import { registerBuiltinPatterns } from '../patterns/builtin.js'
 import { type PatternContext, lookupPattern } from '../patterns/pattern.js'
 import { parseBytes } from '../task/bytes.js'
 import type { TaskRecord } from '../task/record.js'
+import { ClaimAhead } from './claim-ahead.js'
 import { OutputWriter } from './output-writer.js'
 import { checkExpectations } from './expectations.js'
 import { detectHostIdentity } from './host-identity.js'
@@ -27,6 +28,15 @@ export interface WorkerOptions {
   id?: string
   /** Most tasks run at once. @default 32 */
   concurrency?: number
+  /**
+   * Tasks claimed ahead of free slots while the tasks run are short (under 10 ms on average)
+   * and reserve no CPU or memory: the broker prepares the next batch while this one runs.
+   * A task that waits longer than `prefetchWaitMs` for a slot goes back to `pending`. 0: off.
+   * @default concurrency
+   */
+  prefetch?: number
+  /** Longest a task claimed ahead waits for a slot before it is handed back, ms. @default 1000 */
+  prefetchWaitMs?: number
   /** CPUs it offers to tasks. @default the machine's */
   cpus?: number
   /** Memory it offers, bytes or a size like "8GB". @default the machine's */
@@ -68,6 +78,8 @@ interface Run {
   lost: boolean
   /** Its code has ended and its outcome is being recorded: its slot and resources are free. */
   ending: boolean
+  /** When its code started (performance.now()). */
+  startedMs: number
 }
 
 let workerCount = 0
@@ -101,8 +113,12 @@ export class Worker {
   private ending = 0
   private usedCpus = 0
   private usedMemory = 0
-  /** Reservations of the candidates accepted during the claim in flight. */
-  private readonly claiming = { cpus: 0, memory: 0 }
+  /** Reservations of the candidates accepted during the claim in flight, and their count. */
+  private readonly claiming = { cpus: 0, memory: 0, count: 0, slots: 0 }
+  /** Tasks claimed ahead of free slots (see `prefetch`). */
+  private readonly ahead: ClaimAhead
+  /** Tasks started by the loop running now. */
+  private started = 0
   private signalled = false
   private wakeUp: (() => void) | null = null
   private wakePending = false
@@ -120,6 +136,9 @@ export class Worker {
     this.hostname = options.hostname ?? hostname()
     this.id = options.id ?? `${this.hostname}/${process.pid}/${++workerCount}`
     this.concurrency = positive(options.concurrency ?? 32, 'concurrency')
+    const prefetch = options.prefetch ?? this.concurrency
+    if (!Number.isSafeInteger(prefetch) || prefetch < 0) throw new ValidationError(`prefetch: expected a whole number ≥ 0, got ${String(prefetch)}`)
+    this.ahead = new ClaimAhead(prefetch, positive(options.prefetchWaitMs ?? 1000, 'prefetchWaitMs'))
     this.capacity = {
       cpus: positive(options.cpus ?? detected.cpus, 'cpus'),
       memory: options.memory === undefined ? detected.memory : parseBytes(options.memory),
@@ -225,34 +244,39 @@ export class Worker {
     this.active = true
     this.mode = mode
     this.stopping = false
+    this.started = 0
     await this.loadImports()
     const offWork = this.broker.on('new_work', this.wake)
     const heartbeat = setInterval(() => void this.renewLeases(), this.heartbeatMs)
     const reaper = setInterval(() => void this.broker.reapExpired().catch(() => {}), Math.max(50, this.leaseMs / 2))
     heartbeat.unref()
     reaper.unref()
-    let ran = 0
     try {
       await this.broker.reapExpired().catch((err: unknown) => this.onError(err))
       while (!this.stopping) {
         let claimed = 0
         let nextRunAt: number | null = null
         let failed = false
-        while (this.running.size - this.ending < this.concurrency && !this.stopping) {
-          const limit = mode === 'one' ? 1 : this.concurrency - (this.running.size - this.ending)
-          const result = await this.claim(limit)
+        this.startWaiting()
+        while (!this.stopping) {
+          const free = this.concurrency - this.busy
+          const ahead = mode === 'one' ? 0 : this.ahead.room
+          if (free <= 0 && ahead <= 0) break
+          const limit = mode === 'one' ? 1 : Math.max(0, free) + ahead
+          const result = await this.claim(limit, Math.max(0, free))
           if (!result) {
             failed = true
             break
           }
           nextRunAt = result.nextRunAt
-          for (const record of result.tasks) this.start(record)
+          const now = Date.now()
+          for (const record of result.tasks) this.ahead.add(record, now)
+          this.startWaiting()
           claimed += result.tasks.length
           if (mode === 'one' || result.tasks.length < limit) break
         }
-        ran += claimed
-        if (mode === 'one' && (ran > 0 || this.running.size === 0)) {
-          if (ran > 0 || nextRunAt === null) break
+        if (mode === 'one' && (this.started > 0 || this.running.size === 0)) {
+          if (this.started > 0 || nextRunAt === null) break
         }
         if (failed) {
           // The broker is unreachable: back off, then look again (the broker reconnects).
@@ -260,10 +284,14 @@ export class Worker {
           continue
         }
         // A task that ended during the claim (signalled) may have released dependents the claim did not see yet.
-        if (mode === 'end' && claimed === 0 && this.running.size === 0 && nextRunAt === null && !this.signalled) break
-        const delay = nextRunAt === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, nextRunAt - Date.now()))
+        if (mode === 'end' && claimed === 0 && this.running.size === 0 && this.ahead.size === 0 && nextRunAt === null && !this.signalled) break
+        let delay = nextRunAt === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, nextRunAt - Date.now()))
+        const oldest = this.ahead.oldestClaimAt
+        if (oldest !== null) delay = Math.min(delay, Math.max(0, oldest + this.ahead.maxWaitMs + 1 - Date.now()))
         await this.waitForWake(delay)
+        await this.handBackWaiting(this.ahead.takeStale(Date.now()))
       }
+      await this.handBackWaiting(this.ahead.takeAll())
       while (this.running.size > 0) await this.waitForWake(this.pollMs)
     } finally {
       offWork()
@@ -273,13 +301,39 @@ export class Worker {
       this.pool = null
       this.active = false
     }
-    return ran
+    return this.started
+  }
+
+  /** Runs holding a slot. */
+  private get busy(): number {
+    return this.running.size - this.ending
+  }
+
+  /** Starts tasks claimed ahead while slots are free (oldest claim first). */
+  private startWaiting(): void {
+    while (this.ahead.size > 0 && this.busy < this.concurrency && !this.stopping) {
+      const record = this.ahead.next()
+      if (record) this.start(record)
+    }
+  }
+
+  /** Gives tasks claimed ahead back to `pending` (they waited too long, or the worker stops). */
+  private async handBackWaiting(records: TaskRecord[]): Promise<void> {
+    if (records.length === 0) return
+    await this.broker
+      .handBack(
+        this.id,
+        records.map((r) => ({ id: r.id, attempt: r.attempt })),
+      )
+      .catch((err: unknown) => this.onError(err)) // their leases expire: another worker runs them
   }
 
   /** One claim; null (after telling `onError`) if the broker failed. */
-  private async claim(limit: number): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null } | null> {
+  private async claim(limit: number, slots: number): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null } | null> {
     this.claiming.cpus = 0
     this.claiming.memory = 0
+    this.claiming.count = 0
+    this.claiming.slots = slots
     try {
       const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
       this.failures = 0
@@ -291,6 +345,7 @@ export class Worker {
     } finally {
       this.claiming.cpus = 0
       this.claiming.memory = 0
+      this.claiming.count = 0
       for (const [id, why] of this.reasons.splice(0)) this.broker.setReason(id, why).catch(() => {})
     }
   }
@@ -315,9 +370,12 @@ export class Worker {
     const memory = memoryNeeded(task)
     const { claiming } = this
     if (this.usedCpus + claiming.cpus + cpus > this.capacity.cpus + 1e-9 || this.usedMemory + claiming.memory + memory > this.capacity.memory) return false
+    // Beyond the free slots, only a task that holds nothing while it waits is claimed ahead.
+    if (claiming.count >= claiming.slots && !ClaimAhead.canWait(cpus, memory)) return false
     // Tasks accepted earlier in the same claim are not started yet: count them too.
     claiming.cpus += cpus
     claiming.memory += memory
+    claiming.count++
     return true
   }
 
@@ -334,7 +392,9 @@ export class Worker {
       killedBy: null,
       lost: false,
       ending: false,
+      startedMs: performance.now(),
     }
+    this.started++
     this.running.set(record.id, run)
     this.usedCpus += run.cpus
     this.usedMemory += run.memory
@@ -371,6 +431,7 @@ export class Worker {
    * event loop, so that a burst of endings makes one claim.
    */
   private ended(run: Run): void {
+    this.ahead.ran(performance.now() - run.startedMs)
     run.ending = true
     this.ending++
     this.release(run)
@@ -400,6 +461,7 @@ export class Worker {
 
   private async renewLeases(): Promise<void> {
     const leases = [...this.running.values()].map((r) => ({ id: r.record.id, attempt: r.attempt }))
+    for (const record of this.ahead.records()) leases.push({ id: record.id, attempt: record.attempt })
     if (leases.length === 0) return
     let lost: number[]
     try {
@@ -408,6 +470,7 @@ export class Worker {
       return // transient: the next beat tries again; the lease is longer than the period
     }
     for (const id of lost) {
+      if (this.ahead.remove(id)) continue
       const run = this.running.get(id)
       if (!run) continue
       run.lost = true
