@@ -18,6 +18,8 @@ export interface WaitOptions {
 export const SAFETY_POLL_MS = 2000
 /** Ids per read of the safety poll and of the first checks. */
 const READ_BATCH = 1000
+/** Tasks submitted by this process whose completion is remembered until someone waits for it. */
+const MAX_BIRTHS = 10_000
 
 /** How a task ended: its status and, when known, the codec text of its result (success) or error. */
 export interface Completion {
@@ -39,11 +41,36 @@ export interface Waiter {
  */
 class CompletionWatcher {
   private readonly waiters = new Map<number, Set<Waiter>>()
+  /**
+   * Tasks submitted while this watcher was already hearing every status event (births): their
+   * completion is heard here whenever it comes, so a wait for one needs no first read (a round
+   * trip on a remote broker). Null until completed. The oldest are forgotten past MAX_BIRTHS
+   * (a wait for one of those reads the status first, as for any other task).
+   */
+  private readonly births = new Map<number, Completion | null>()
   private off: (() => void) | null = null
   private poll: NodeJS.Timeout | null = null
   private toCheck: number[] = []
 
   constructor(private readonly broker: BaseBroker) {}
+
+  /**
+   * True if status events are being heard already (someone waited on this broker before), so
+   * that the completion of a task submitted now cannot be missed (see `born`). A process that
+   * only submits never starts listening.
+   */
+  arm(): boolean {
+    return this.off !== null && this.broker.isListening
+  }
+
+  /** Tasks just submitted after `arm()` returned true. */
+  born(ids: number[]): void {
+    for (const id of ids.length > MAX_BIRTHS ? ids.slice(-MAX_BIRTHS) : ids) this.births.set(id, null)
+    for (const id of this.births.keys()) {
+      if (this.births.size <= MAX_BIRTHS) break
+      this.births.delete(id)
+    }
+  }
 
   watch(id: number, waiter: Waiter): () => void {
     let set = this.waiters.get(id)
@@ -57,9 +84,15 @@ class CompletionWatcher {
       this.poll = setInterval(() => this.check([...this.waiters.keys()], false), SAFETY_POLL_MS)
       this.poll.unref()
     }
-    // Subscribed first, then read: a completion between the two is never missed.
-    if (this.toCheck.length === 0) queueMicrotask(() => this.check(this.toCheck.splice(0), true))
-    this.toCheck.push(id)
+    const birth = this.births.get(id)
+    this.births.delete(id)
+    if (birth) {
+      queueMicrotask(() => this.settle(id, birth))
+    } else if (birth === undefined) {
+      // Subscribed first, then read: a completion between the two is never missed.
+      if (this.toCheck.length === 0) queueMicrotask(() => this.check(this.toCheck.splice(0), true))
+      this.toCheck.push(id)
+    }
     return () => this.remove(id, waiter)
   }
 
@@ -68,9 +101,9 @@ class CompletionWatcher {
     if (!set) return
     set.delete(waiter)
     if (set.size === 0) this.waiters.delete(id)
+    // The status listener stays: a process that waited once is likely to wait again, and
+    // events are received anyway once the broker listens; births need it.
     if (this.waiters.size === 0) {
-      this.off?.()
-      this.off = null
       if (this.poll) clearInterval(this.poll)
       this.poll = null
     }
@@ -97,6 +130,7 @@ class CompletionWatcher {
     if (!COMPLETE_STATES.has(event.status)) return
     for (const id of event.ids) {
       if (this.waiters.has(id)) this.settle(id, { status: event.status, outcome: event.outcomes?.[id] })
+      else if (this.births.get(id) === null) this.births.set(id, { status: event.status, outcome: event.outcomes?.[id] })
     }
   }
 
@@ -133,6 +167,19 @@ function watcherOf(broker: BaseBroker): CompletionWatcher {
     watchers.set(broker, watcher)
   }
   return watcher
+}
+
+/**
+ * Before a submit: starts hearing status events of `broker`; true if they are heard already,
+ * in which case `noteBirths` after the submit lets waits on the new tasks skip their first read.
+ */
+export function armCompletions(broker: BaseBroker): boolean {
+  return watcherOf(broker).arm()
+}
+
+/** After a submit for which `armCompletions` returned true: the ids it created. */
+export function noteBirths(broker: BaseBroker, ids: number[]): void {
+  watcherOf(broker).born(ids)
 }
 
 /** Calls `waiter` once task `id` is complete (or cannot be waited for). Returns the cancel function. */

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors/classes.js'
 import type { AnyFunction, TaskDefinition, TaskRegistry } from '../functions/registry.js'
 import type { TaskPrototype } from '../task/prototype.js'
 import { currentContext } from '../worker/task-context.js'
+import { armCompletions, noteBirths } from './completion.js'
 import { Future } from './future.js'
 import { flattenGraph } from './graph.js'
 import { type Inherited, buildCallSpec } from './spec-builder.js'
@@ -55,7 +56,9 @@ export class Queue {
   async submit(fn: unknown, ...args: unknown[]): Promise<Future<unknown>> {
     const broker = this.resolved ?? (await this.broker())
     const spec = buildCallSpec(fn, args, broker.capabilities, this.parentOf(broker))
+    const armed = armCompletions(broker)
     const [id] = await broker.submit([{ spec, dependencies: [] }])
+    if (armed) noteBirths(broker, [id as number])
     return new Future(id as number, broker)
   }
 
@@ -73,8 +76,11 @@ export class Queue {
     if (!Array.isArray(prototypes)) throw new ValidationError('prototypes: expected an array')
     const broker = this.resolved ?? (await this.broker())
     const { batch, rootIndexes } = flattenGraph(prototypes, broker.capabilities, this.parentOf(broker))
+    const armed = armCompletions(broker)
     const ids = await broker.submit(batch)
-    return rootIndexes.map((i) => new Future(ids[i] as number, broker))
+    const futures = rootIndexes.map((i) => new Future(ids[i] as number, broker))
+    if (armed) noteBirths(broker, futures.map((f) => f.id))
+    return futures
   }
 
   /** A submitter with defaults: `const thumb = queue.task(resize, { cpus: 2 }); await thumb('a.png', 64)`. */
