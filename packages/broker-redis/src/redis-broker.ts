@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   BaseBroker,
   type BrokerCapabilities,
@@ -60,9 +61,11 @@ export class RedisBroker extends BaseBroker {
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
+  /** This instance's id in the events of the scripts whose events it delivers itself (see setOrigin in base.lua). */
+  private readonly origin = randomBytes(8).toString('hex')
   private readonly ticker = new Ticker((run) => this.main.batch(run))
   private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
-    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, ...items.flatMap((i) => i.group)]),
+    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, ...items.flatMap((i) => i.group)]),
     this.ticker,
   )
 
@@ -96,10 +99,11 @@ export class RedisBroker extends BaseBroker {
 
   /**
    * Runs a script with the deferred work of this tick when there is some (a worker claiming
-   * while its finishes wait to be sent): one write and one reply for both.
+   * while its finishes wait to be sent): one write and one reply for both. `always`: defers it
+   * even when nothing waits, for what is sent next in this turn to join it.
    */
-  private runWithPending<T>(name: CommandName, args: Arg[]): Promise<T> {
-    if (!this.ticker.pending) return this.run<T>(name, args)
+  private runWithPending<T>(name: CommandName, args: Arg[], always = false): Promise<T> {
+    if (!this.ticker.pending && !always) return this.run<T>(name, args)
     return new Promise<T>((resolve, reject) => {
       this.ticker.defer(() => {
         this.run<T>(name, args).then(resolve, reject)
@@ -150,7 +154,10 @@ export class RedisBroker extends BaseBroker {
         } catch {
           return // not one of ours: someone else published on the channel
         }
-        if (typeof parsed.event === 'string') this.deliver(parsed.event, parsed.payload)
+        if (typeof parsed.event !== 'string') return
+        // Our own submits' and finishes' events: delivered here already, from the replies.
+        if ((parsed as { o?: unknown }).o === this.origin) return
+        this.deliver(parsed.event, parsed.payload)
       })
       try {
         await sub.ready()
@@ -167,19 +174,26 @@ export class RedisBroker extends BaseBroker {
 
   // ---- scheduling ----------------------------------------------------------------------------
   async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
-    const args: Arg[] = [now, batch.length, ...TEMPLATES]
+    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin]
     for (const task of batch) args.push(newTaskFields(task), newTaskDependencies(task))
-    const [first, ...failed] = await this.run<number[]>('submit-1', args)
+    // Sent at the end of this turn of the event loop. Workers of this process are woken now,
+    // not when the event comes back: their claim joins the submit in the same write (Redis runs
+    // them in that order), so a task submitted next to an idle worker is claimed within the
+    // submit's round trip.
+    const reply = this.runWithPending<number[]>('submit-1', args, true)
+    if (batch.some((t) => t.dependencies.length === 0)) this.deliver('new_work', {})
+    const [first, ...failed] = await reply
     if (first === 0) throw new DependencyResolutionError(`dependency ${failed[0]} does not exist`)
     const ids = batch.map((_, i) => (first as number) + i)
-    return {
-      ids,
+    const changes: Changes = {
       changes: [
         { status: 'pending', ids },
         { status: 'error', ids: failed },
       ],
-      newWork: failed.length < ids.length,
+      newWork: false, // delivered as the submit was sent
     }
+    this.deliverChanges(changes)
+    return { ids, ...changes }
   }
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
@@ -303,14 +317,17 @@ export class RedisBroker extends BaseBroker {
     const [applied, newWork, ...failed] = await this.finishes.add({ now, group: [id, attempt ?? '', outcome.status, text, retryAt] })
     if (applied !== 1) return { applied: false, changes: [], newWork: false }
     const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
-    return {
-      applied: true,
+    const dependentError = failed.length > 0 ? dependencyFailedText(id, outcome.status) : ''
+    const changes: Changes = {
       changes: [
-        { status, ids: [id] },
-        { status: 'error', ids: failed },
+        status === 'pending' ? { status, ids: [id] } : { status, ids: [id], outcomes: { [id]: text } },
+        { status: 'error', ids: failed, outcomes: Object.fromEntries(failed.map((d) => [d, dependentError])) },
       ],
       newWork: newWork === 1,
     }
+    // The script published these to the other processes; this one hears them now, from the reply.
+    this.deliverChanges(changes)
+    return { applied: true, ...changes }
   }
 
   async _reapExpired(now: number): Promise<Changes> {

@@ -8,7 +8,8 @@
   ARGV[3]  codec text of DependencyFailedError for a dependency in `error`, id = ARGV[5]
   ARGV[4]  the same for a dependency in `killed`
   ARGV[5]  the placeholder id in those templates
-  ARGV[6 + 2i], ARGV[7 + 2i]  task i (from 0): JSON object of its stored fields (strings, `_k`
+  ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or "" 
+  ARGV[7 + 2i], ARGV[8 + 2i]  task i (from 0): JSON object of its stored fields (strings, `_k`
            the dispatch key prefix), JSON array of its dependencies: ids (> 0) or batch
            indexes as -(index + 1)
 
@@ -21,11 +22,12 @@
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
+setOrigin(ARGV[6])
 
 -- Every named dependency must exist before anything is created.
 local depLists = {}
 for i = 0, n - 1 do
-  local deps = cjson.decode(ARGV[7 + 2 * i])
+  local deps = cjson.decode(ARGV[8 + 2 * i])
   depLists[i] = deps
   for _, d in ipairs(deps) do
     if d > 0 and redis.call('EXISTS', tkey(d)) == 0 then
@@ -41,7 +43,7 @@ local newWork = false
 for i = 0, n - 1 do
   local id = first + i
   ids[#ids + 1] = id
-  local fields = cjson.decode(ARGV[6 + 2 * i])
+  local fields = cjson.decode(ARGV[7 + 2 * i])
   local key = tkey(id)
   local args = { 'HSET', key }
   for f, v in pairs(fields) do

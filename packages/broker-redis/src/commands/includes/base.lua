@@ -12,6 +12,12 @@
     <p>events        the pub/sub channel
 ]]
 local P = KEYS[1]
+-- Set by a script whose caller delivers the script's events to its own process itself (from the
+-- reply, sooner than pub/sub would): `,"o":<its instance id>` in every event, which it skips.
+local ORIGIN_FIELD = ''
+local function setOrigin(origin)
+  if origin ~= '' then ORIGIN_FIELD = ',"o":' .. cjson.encode(origin) end
+end
 local COMPLETE = { success = true, error = true, killed = true }
 
 local function tkey(id)
@@ -107,9 +113,9 @@ local function publishStatus(status, ids, texts)
     end
     if #parts > 0 then outcomes = ',"outcomes":{' .. table.concat(parts, ',') .. '}' end
   end
-  redis.call('PUBLISH', P .. 'events', '{"event":"task_status","payload":{"ids":[' .. table.concat(ids, ',') .. '],"status":"' .. status .. '"' .. outcomes .. '}}')
+  redis.call('PUBLISH', P .. 'events', '{"event":"task_status","payload":{"ids":[' .. table.concat(ids, ',') .. '],"status":"' .. status .. '"' .. outcomes .. '}' .. ORIGIN_FIELD .. '}')
 end
 
 local function publishNewWork()
-  redis.call('PUBLISH', P .. 'events', '{"event":"new_work","payload":{}}')
+  redis.call('PUBLISH', P .. 'events', '{"event":"new_work","payload":{}' .. ORIGIN_FIELD .. '}')
 end
