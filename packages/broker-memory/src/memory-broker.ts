@@ -359,6 +359,15 @@ export class MemoryBroker extends BaseBroker {
     return { applied: true, changes: [{ status: outcome.status, ids: [id], outcomes: { [id]: outcome.error } }, { status: 'error', ids: failed }], newWork: false }
   }
 
+  async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {
+    const entry = this.tasks.get(id)
+    if (!this.holds(entry, attempt)) return { applied: false, changes: [], newWork: false }
+    const status: TaskStatus = suspended ? 'suspended' : 'running'
+    if (entry.record.status === status) return { applied: true, changes: [], newWork: false }
+    this.move(entry, status)
+    return { applied: true, changes: [{ status, ids: [id] }], newWork: false }
+  }
+
   async _reapExpired(now: number): Promise<Changes> {
     const back: number[] = []
     for (let top = this.leases.peek(); top && top.until <= now; top = this.leases.peek()) {

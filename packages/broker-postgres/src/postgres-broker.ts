@@ -325,6 +325,12 @@ export class PostgresBroker extends BaseBroker {
     return rows[0]?.applied ?? []
   }
 
+  async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {
+    // The function publishes the status change in its own transaction (migration 000007).
+    const { rows } = await this.query<{ r: number }>('set_suspended', `SELECT ${this.s}.set_suspended($1, $2, $3) AS r`, [id, attempt, suspended])
+    return { applied: (rows[0]?.r ?? 0) > 0, ...NO_CHANGES }
+  }
+
   async _reapExpired(now: number): Promise<Changes> {
     // Rare, and its count is wanted back: the base publishes these changes.
     const { rows } = await this.query<{ ids: number[] }>('reap', `SELECT ${this.s}.reap($1) AS ids`, [now])

@@ -330,6 +330,13 @@ export class RedisBroker extends BaseBroker {
     return { applied: true, ...changes }
   }
 
+  async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {
+    // The script publishes the status change itself (publishChanges is a no-op here).
+    const reply = await this.run<number>('set-suspended-1', [id, attempt, suspended ? 1 : 0])
+    const changes: Changes['changes'] = reply === 2 ? [{ status: suspended ? 'suspended' : 'running', ids: [id] }] : []
+    return { applied: reply > 0, changes, newWork: false }
+  }
+
   async _reapExpired(now: number): Promise<Changes> {
     const back = await this.run<number[]>('reap-1', [now])
     return { changes: [{ status: 'pending', ids: back }], newWork: back.length > 0 }

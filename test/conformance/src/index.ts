@@ -12,6 +12,7 @@ import { patternsSuite } from './patterns.js'
 import { retrySuite } from './retry.js'
 import { shellSuite } from './shell.js'
 import { submitSuite } from './submit.js'
+import { suspendSuite } from './suspend.js'
 import { taskApiSuite } from './task-api.js'
 import { urlSuite } from './url.js'
 import { workersSuite } from './workers.js'
@@ -23,6 +24,7 @@ const AREAS: Array<(ctx: SuiteContext) => void> = [
   submitSuite,
   graphSuite,
   leaseSuite,
+  suspendSuite,
   workersSuite,
   retrySuite,
   killSuite,

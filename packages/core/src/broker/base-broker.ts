@@ -144,6 +144,27 @@ export abstract class BaseBroker implements BrokerImplementation {
     return result.applied
   }
 
+  /**
+   * Marks a run `suspended` (its worker paused it for more urgent work), fenced by `attempt`.
+   * False if the run is no longer held (finished, killed, or its lease was lost).
+   */
+  suspend(id: number, attempt: number): Promise<boolean> {
+    return this.setSuspended(id, attempt, true)
+  }
+
+  /** Marks a suspended run `running` again, fenced by `attempt`. False if the run is no longer held. */
+  resume(id: number, attempt: number): Promise<boolean> {
+    return this.setSuspended(id, attempt, false)
+  }
+
+  private async setSuspended(id: number, attempt: number, suspended: boolean): Promise<boolean> {
+    checkIds([id])
+    if (!Number.isSafeInteger(attempt) || attempt < 1) throw new ValidationError(`attempt: ${String(attempt)} is not a claimed attempt (a whole number ≥ 1)`)
+    const result = await this._setSuspended(id, attempt, suspended, Date.now())
+    await this.publishChanges(result)
+    return result.applied
+  }
+
   /** Returns tasks whose lease expired to `pending`. */
   async reapExpired(): Promise<number> {
     const result = await this._reapExpired(Date.now())
@@ -362,6 +383,7 @@ export abstract class BaseBroker implements BrokerImplementation {
   abstract _claim(request: ClaimRequest): Promise<ClaimResult & Changes>
   abstract _heartbeat(worker: string, leases: LeaseRef[], leaseMs: number, now: number): Promise<number[]>
   abstract _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes>
+  abstract _setSuspended(id: number, attempt: number, suspended: boolean, now: number): Promise<{ applied: boolean } & Changes>
   abstract _reapExpired(now: number): Promise<Changes>
   abstract _kill(ids: number[], error: string, now: number): Promise<{ running: number[] } & Changes>
   abstract _retry(ids: number[], includeSuccess: boolean, now: number): Promise<Changes>

@@ -155,6 +155,15 @@ export interface BrokerImplementation {
    */
   _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes>
 
+  /**
+   * Pauses or resumes a run, fenced like `_finish`: only if the task is `running` or `suspended`
+   * with this `attempt`. Sets `suspended` (when `suspended` is true) or `running`, and nothing
+   * else: the lease, worker and `startedAt` stay (the worker keeps renewing the lease of a
+   * suspended run, so it is not reaped). Returns `applied: false` and changes nothing otherwise;
+   * reports a status change only when the status changed.
+   */
+  _setSuspended(id: number, attempt: number, suspended: boolean, now: number): Promise<{ applied: boolean } & Changes>
+
   /** Puts running tasks whose lease ended before `now` back to `pending`. */
   _reapExpired(now: number): Promise<Changes>
 
