@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { Writable } from 'node:stream'
 
 /**
  * A shell task runs in its own process group, so that a kill reaches its children. That also
  * lets it outlive a worker that dies without running any handler (SIGKILL, the OOM killer):
  * the task then runs twice at once, its orphan and the run another worker starts after the
- * lease. The guard is one small `sh` per process, started with the first shell task, that
- * reads "+ <pgid>" and "- <pgid>" lines from a pipe, written by the spawners that start the
- * commands (spawner.ts); when the pipe closes (this process and its spawners are gone, however
- * they ended) it kills the groups still listed. POSIX sh only, no command per line: a busy
- * worker starts thousands of tasks.
+ * lease. The guard is one small `sh` per process that starts commands (each spawner of a
+ * worker, see spawner-helper.ts), started with its first command, that reads "+ <pgid>" and
+ * "- <pgid>" lines from a pipe; when the pipe closes (that process is gone, however it ended)
+ * it kills the groups still listed. POSIX sh only, no command per line: a busy worker starts
+ * thousands of tasks.
  */
 const SCRIPT = `groups=' '
 while read -r op g; do
@@ -21,7 +20,6 @@ done
 for g in $groups; do kill -9 "-$g" 2>/dev/null; done
 `
 
-/** The guard process; null if it could not start or is gone, undefined before the first use. */
 let guard: ChildProcess | null | undefined
 
 function start(): ChildProcess | null {
@@ -41,14 +39,34 @@ function start(): ChildProcess | null {
   }
 }
 
-/**
- * The guard's input pipe, for the processes that list the groups (the spawners, which start
- * the commands: see spawner.ts); null if no guard could be started. Lines are "+ <pgid>" when a
- * group starts and "- <pgid>" when it ended (its id may be reused). The guard sees the end of
- * its input, and kills the groups still listed, once this process and every spawner holding the
- * pipe are gone.
- */
-export function guardPipe(): Writable | null {
+/** Forgotten groups waiting for the next write: one write per turn of the event loop for those. */
+let pending = ''
+
+/** A group to guard is written at once: the worker may die the next instant. */
+function sendNow(line: string): void {
   if (guard === undefined) guard = start()
-  return guard?.stdin ?? null
+  guard?.stdin?.write(line)
+}
+
+/** A group to forget can wait for the turn's other lines (a late one costs nothing). */
+function sendLater(line: string): void {
+  if (!guard) return
+  if (pending === '') {
+    setImmediate(() => {
+      const text = pending
+      pending = ''
+      guard?.stdin?.write(text)
+    })
+  }
+  pending += line
+}
+
+/** Lists a task's process group: it is killed if this process dies while it runs. */
+export function guardGroup(pgid: number): void {
+  sendNow(`+ ${pgid}\n`)
+}
+
+/** The group has ended: forget it (its id may be reused by another process). */
+export function releaseGroup(pgid: number): void {
+  sendLater(`- ${pgid}\n`)
 }

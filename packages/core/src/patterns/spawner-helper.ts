@@ -1,43 +1,19 @@
 /**
  * The spawner: a small Node process that starts shell tasks' commands for a worker (see
  * spawner.ts for why). It reads frames (spawn-protocol.ts) on stdin and answers on stdout.
- * With `--guard`, fd 3 is the write end of the worker's group guard (group-guard.ts): each new
- * process group is listed there by this process, the first to know its id, before the worker
- * even hears of it.
- *
  * When stdin closes (the worker is gone, however it ended) it kills the process groups of the
- * commands still running and exits: no task outlives its worker. It imports nothing but Node:
+ * commands still running and exits: no task outlives its worker. Each group is also listed
+ * with a group guard (group-guard.ts) of this process as soon as it exists, which kills the
+ * groups if this process dies without a chance to (SIGKILL, the OOM killer), with or without
+ * the worker. It imports nothing but Node:
  * the smaller its heap, the cheaper each fork.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
+import { guardGroup, releaseGroup } from './group-guard.js'
 import { FRAME, FrameReader, type SpawnExit, decodeSpawn, encodeFrame } from './spawn-protocol.js'
 
 process.title = 'aque-spawner'
-
-/**
- * The guard's pipe, given as fd 3 when argv[2] is `--guard`; -1 once it failed or if none.
- * Reopened (the open is close-on-exec) and fd 3 closed: an inherited fd 3 would pass on to
- * every command, and the guard would then wait for the last of them to see its input end.
- */
-let guardFd = -1
-if (process.argv[2] === '--guard') {
-  try {
-    guardFd = openSync('/dev/fd/3', 'w')
-  } catch {
-    guardFd = -1 // no /dev/fd: unguarded, but the commands still die with this process (shutdown)
-  }
-  closeSync(3)
-}
-
-function guard(line: string): void {
-  if (guardFd < 0) return
-  try {
-    writeSync(guardFd, line)
-  } catch {
-    guardFd = -1
-  }
-}
 
 const running = new Map<number, ChildProcess>()
 let baseEnv: NodeJS.ProcessEnv = process.env
@@ -106,7 +82,7 @@ function start(ref: number, payload: Buffer): void {
     child.on('close', () => sendExit(ref, { code: null, signal: null, error: failure ?? 'the command could not start' }))
     return
   }
-  guard(`+ ${pid}\n`)
+  guardGroup(pid)
   running.set(ref, child)
   const pidBytes = Buffer.allocUnsafe(4)
   pidBytes.writeUInt32LE(pid, 0)
@@ -125,7 +101,7 @@ function start(ref: number, payload: Buffer): void {
   // goes before the exit frame.
   child.on('close', (code, signal) => {
     running.delete(ref)
-    guard(`- ${pid}\n`)
+    releaseGroup(pid)
     sendExit(ref, { code, signal, error: null })
   })
 }

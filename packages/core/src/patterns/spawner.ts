@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { guardPipe } from './group-guard.js'
 import { FRAME, FrameReader, type SpawnExit, type SpawnRequestJson, encodeFrame, encodeSpawn } from './spawn-protocol.js'
 
 /**
@@ -32,7 +32,7 @@ export interface SpawnRequest {
   gid?: number
   /** Bytes fed to stdin (then closed). */
   input?: Uint8Array
-  /** A file stdin reads from. Without `input` or `inputPath`, stdin is /dev/null. */
+  /** A file stdin reads from, relative to this process's cwd. Without `input` or `inputPath`, stdin is /dev/null. */
   inputPath?: string
 }
 
@@ -64,12 +64,11 @@ class Spawner {
 
   constructor(private readonly onGone: (spawner: Spawner) => void) {
     this.envText = JSON.stringify(process.env)
-    const guard = guardPipe()
-    this.process = spawn(process.execPath, guard ? [HELPER, '--guard'] : [HELPER], {
+    this.process = spawn(process.execPath, [HELPER], {
       // Its own session: a Ctrl-C to the worker's group must not end it before the worker
       // has handled the signal (a graceful stop kills and hands back its tasks itself).
       detached: true,
-      stdio: ['pipe', 'pipe', 'inherit', guard ?? 'ignore'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     })
     const reader = new FrameReader((type, ref, payload) => this.frame(type, ref, payload))
     this.output = this.process.stdout as Socket
@@ -98,7 +97,8 @@ class Spawner {
       uid: request.uid,
       gid: request.gid,
       stdin: request.input !== undefined ? 'bytes' : request.inputPath !== undefined ? 'file' : 'ignore',
-      stdinPath: request.inputPath,
+      // Resolved here: the spawner's cwd is this process's cwd when it started, not now.
+      stdinPath: request.inputPath === undefined ? undefined : resolve(request.inputPath),
     }
     stdin.write(encodeFrame(FRAME.spawn, ref, encodeSpawn(json, request.input)))
     if (this.pending.size === 0) this.busy()
@@ -128,10 +128,14 @@ class Spawner {
   private busy(): void {
     if (this.idle) clearTimeout(this.idle)
     this.idle = null
+    // Both: if the spawner dies, its 'close' needs the exit too, which an unref'd process
+    // handle would not wait for.
+    this.process.ref()
     this.output.ref()
   }
 
   private setIdle(): void {
+    this.process.unref()
     this.output.unref()
     this.idle = setTimeout(() => {
       // Out of the list first: no request may be written after the end.
@@ -145,6 +149,7 @@ class Spawner {
     if (this.idle) clearTimeout(this.idle)
     this.idle = null
     this.onGone(this)
+    this.process.unref()
     this.output.unref()
     for (const p of this.pending.values()) {
       // Nobody can tell when these end now: end them, so none runs on unwatched.
