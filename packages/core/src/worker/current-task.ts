@@ -20,7 +20,12 @@ export interface CurrentTask {
   /** Submits child tasks (parent set, fields inherited): the methods of Queue. */
   readonly queue: Queue
   submit: Queue['submit']
-  /** Lets the worker suspend this task for more urgent work; resolves when it may go on. */
+  /**
+   * Lets the worker suspend this task for more urgent work; resolves when it may go on. At once
+   * unless a worker with `preempt` wants this task's CPUs or memory for a task of higher
+   * priority: then the task is `suspended` until the worker resumes it. Rejects with
+   * TaskKilledError if the task is killed while it waits.
+   */
   yield(): Promise<void>
 }
 
@@ -51,8 +56,9 @@ export function currentTask(): CurrentTask {
       ctx.write('log', `${encode({ time: Date.now(), values })}\n`)
     },
     async yield() {
-      // Cooperative suspension: without a preempting worker there is nothing to yield to.
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      // A preempting worker may suspend the task here; otherwise there is nothing to yield to.
+      if (ctx.yield) await ctx.yield()
+      else await new Promise<void>((resolve) => setImmediate(resolve))
     },
   }
 }

@@ -10,6 +10,11 @@ export interface RunningTaskContext {
   write(stream: string, data: Uint8Array | string): void
   /** Stores and publishes progress (through the broker, or to the parent worker from a subprocess). */
   progress(done: number, total: number | null, message: string | null): Promise<void>
+  /**
+   * Where the task lets the worker suspend it (a preempting worker that wants its room);
+   * absent: nothing to yield to (a task in a subprocess, or run by `execute`).
+   */
+  yield?(): Promise<void>
 }
 
 export const taskStorage = new AsyncLocalStorage<RunningTaskContext>()

@@ -17,6 +17,7 @@ import { checkExpectations } from './expectations.js'
 import { detectHostIdentity } from './host-identity.js'
 import { type WorkerIdentity, currentUser, refusal } from './requirements.js'
 import { type Capacity, cpusNeeded, detectCapacity, memoryNeeded } from './resources.js'
+import { type PausableRun, Preemption } from './preemption.js'
 import { ProcessPool } from './process-pool.js'
 import { UsageSampler } from './usage-sampler.js'
 import { type RunningTaskContext, taskStorage } from './task-context.js'
@@ -54,6 +55,14 @@ export interface WorkerOptions {
   /** Period of CPU and memory sampling of shell tasks' processes, ms. @default 5000 */
   usageMs?: number
   /**
+   * A task that does not fit in what is left suspends running tasks of lower priority to make
+   * room: shell tasks get SIGSTOP (SIGCONT when they resume), function tasks are suspended at
+   * their next `currentTask().yield()`. Suspended tasks resume, highest priority first, once
+   * their CPUs and memory fit again (see preemption.ts).
+   * @default false
+   */
+  preempt?: boolean
+  /**
    * Told of broker errors the worker rides out (it backs off and tries again, up to 5 s apart).
    * @default process.emitWarning
    */
@@ -80,6 +89,12 @@ interface Run {
   ending: boolean
   /** When its code started (performance.now()). */
   startedMs: number
+  /** Whether its CPUs and memory are counted as used (not while it is suspended). */
+  reserved: boolean
+  /** Set while it is suspended (see preemption.ts). */
+  pause: PausableRun['pause']
+  /** Priority of the work it was asked to yield to, or null. */
+  yieldFor: number | null
 }
 
 let workerCount = 0
@@ -127,6 +142,8 @@ export class Worker {
   private active = false
   private imported: Promise<void> | null = null
   private pool: ProcessPool | null = null
+  /** With the `preempt` option: suspends and resumes runs to make room for more urgent ones. */
+  private readonly preemption: Preemption | null
 
   constructor(
     readonly broker: BaseBroker,
@@ -151,6 +168,18 @@ export class Worker {
     this.onError = options.onError ?? ((err) => process.emitWarning(`aque worker ${this.id}: ${(err as Error).message ?? String(err)}`))
     const me = currentUser()
     this.identity = { host: detectHostIdentity(this.hostname), platform: process.platform, user: me.user, isRoot: me.isRoot, capacity: this.capacity }
+    this.preemption = options.preempt
+      ? new Preemption({
+          broker: this.broker,
+          capacity: this.capacity,
+          runs: () => this.running.values(),
+          used: () => ({ cpus: this.usedCpus + this.claiming.cpus, memory: this.usedMemory + this.claiming.memory }),
+          reserve: (run) => this.reserve(run),
+          release: (run) => this.release(run),
+          wake: this.wake,
+          onError: this.onError,
+        })
+      : null
   }
 
   /** Runs one ready task, if there is one. Resolves true if it ran one. */
@@ -275,6 +304,8 @@ export class Worker {
           claimed += result.tasks.length
           if (mode === 'one' || result.tasks.length < limit) break
         }
+        // After the claim: room that more urgent ready tasks did not take goes back to suspended ones.
+        this.preemption?.resumeWhatFits()
         if (mode === 'one' && (this.started > 0 || this.running.size === 0)) {
           if (this.started > 0 || nextRunAt === null) break
         }
@@ -292,7 +323,10 @@ export class Worker {
         await this.handBackWaiting(this.ahead.takeStale(Date.now()))
       }
       await this.handBackWaiting(this.ahead.takeAll())
-      while (this.running.size > 0) await this.waitForWake(this.pollMs)
+      while (this.running.size > 0) {
+        this.preemption?.resumeWhatFits()
+        await this.waitForWake(this.pollMs)
+      }
     } finally {
       offWork()
       clearInterval(heartbeat)
@@ -369,6 +403,7 @@ export class Worker {
     const cpus = cpusNeeded(task, this.capacity)
     const memory = memoryNeeded(task)
     const { claiming } = this
+    if (this.preemption && !this.preemption.makeRoom(task, cpus, memory)) return false
     if (this.usedCpus + claiming.cpus + cpus > this.capacity.cpus + 1e-9 || this.usedMemory + claiming.memory + memory > this.capacity.memory) return false
     // Beyond the free slots, only a task that holds nothing while it waits is claimed ahead.
     if (claiming.count >= claiming.slots && !ClaimAhead.canWait(cpus, memory)) return false
@@ -393,11 +428,13 @@ export class Worker {
       lost: false,
       ending: false,
       startedMs: performance.now(),
+      reserved: false,
+      pause: null,
+      yieldFor: null,
     }
     this.started++
     this.running.set(record.id, run)
-    this.usedCpus += run.cpus
-    this.usedMemory += run.memory
+    this.reserve(run)
     const offSignal = this.broker.on(`task_signal.${record.id}`, (payload) => this.signal(run, (payload as SignalEvent).signal))
     this.execute(run)
       .catch((err: unknown) => {
@@ -418,8 +455,18 @@ export class Worker {
       })
   }
 
-  /** Gives back the resources a run reserved. */
-  private release(run: Run): void {
+  /** Counts a run's CPUs and memory as used (when it starts, and when it resumes). */
+  private reserve(run: PausableRun): void {
+    if (run.reserved) return
+    run.reserved = true
+    this.usedCpus += run.cpus
+    this.usedMemory += run.memory
+  }
+
+  /** Gives back the resources a run reserved (once: a suspended run gave them back already). */
+  private release(run: PausableRun): void {
+    if (!run.reserved) return
+    run.reserved = false
     this.usedCpus -= run.cpus
     this.usedMemory -= run.memory
   }
@@ -457,6 +504,7 @@ export class Worker {
         // The group is gone already.
       }
     }
+    this.preemption?.signalled(run, TERMINATING.has(signal))
   }
 
   private async renewLeases(): Promise<void> {
@@ -514,6 +562,7 @@ export class Worker {
         },
         write,
         progress: (done, total, message) => this.broker.progress(record.id, { done, total, message }),
+        yield: () => (this.preemption ? this.preemption.yieldPoint(run, signalOf(run)) : nextTurn()),
       }
       let result: string
       if (isolated(record)) {
@@ -577,6 +626,10 @@ export class Worker {
       return typeof text === 'string' ? decode(text) : null
     })
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function positive(n: number, name: string): number {
