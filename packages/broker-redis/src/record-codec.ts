@@ -1,8 +1,12 @@
 import type { NewTask, TaskField, TaskRecord } from '@aque/core'
 
 /**
- * How each task field is stored in the task's hash. Every value is a string; a null field is
- * absent. Codec texts (`args`, `result`, `error`, …) are stored verbatim.
+ * How each task field is stored. Every value is a string; a null field is absent. Codec texts
+ * (`args`, `result`, `error`, …) are stored verbatim. The fields of the spec (what was submitted,
+ * never changed afterwards) are kept together in the hash field `_j`, as one JSON object of
+ * these strings: a submit stores one field for them and a claim reads one (the scripts never
+ * look inside). The state fields, and the few spec fields the scripts read (SEPARATE), are
+ * hash fields of their own; they win over `_j`.
  */
 type Kind = 'string' | 'number' | 'json'
 const KINDS: Record<TaskField, Kind> = {
@@ -53,6 +57,15 @@ const KINDS: Record<TaskField, Kind> = {
 }
 export const FIELD_NAMES = Object.keys(KINDS) as TaskField[]
 
+/** Fields that change after submit (or are set by the scripts): hash fields of their own. */
+const STATE_FIELDS = new Set<string>(['id', 'status', 'dependencies', 'attempt', 'retryCount', 'result', 'error', 'failedDependency', 'createdAt', 'startedAt', 'finishedAt', 'worker', 'leaseUntil', 'progress', 'usage', 'reason'])
+/** Spec fields stored in `_j` and also on their own, for the scripts: runAt (retry changes it), parent and user (search). */
+const SEPARATE = ['runAt', 'parent', 'user'] as const
+/** Whether reading `field` needs `_j`. */
+export function inSpecBlob(field: TaskField): boolean {
+  return !STATE_FIELDS.has(field) && !(SEPARATE as readonly string[]).includes(field)
+}
+
 /** A field value as stored (null: the field is left out of the hash). */
 export function storeValue(field: TaskField, value: unknown): string | null {
   if (value === null || value === undefined) return null
@@ -85,32 +98,43 @@ export function recordFromPairs(pairs: string[]): Partial<TaskRecord> {
 }
 
 /**
- * A record from a hash sent as one JSON object of strings (claim-1). Text that is not such an
- * object gives a record of the id alone, which fails validation in core for that task alone.
+ * A record from a task's hash (all of it, or the `fields` asked for and `_j`). A `_j` that
+ * does not parse leaves the spec fields null, which fails validation in core for that task alone.
  */
-export function recordFromJson(text: string | null, id: number): Partial<TaskRecord> {
-  let hash: unknown = null
-  try {
-    hash = text === null ? null : JSON.parse(text)
-  } catch {
-    // left null: reported on the task by core
-  }
-  if (hash === null || typeof hash !== 'object') return { id }
-  return recordFromHash(hash as Record<string, string>, null)
-}
-
 export function recordFromHash(hash: Record<string, string | undefined>, fields: TaskField[] | null): Partial<TaskRecord> {
+  const spec = specBlob(hash._j)
   const out: Record<string, unknown> = {}
-  for (const f of fields ?? FIELD_NAMES) out[f] = readValue(KINDS[f], hash[f])
+  for (const f of fields ?? FIELD_NAMES) {
+    const own = hash[f]
+    const text = own !== undefined || STATE_FIELDS.has(f) ? own : spec?.[f]
+    out[f] = readValue(KINDS[f], typeof text === 'string' ? text : undefined)
+  }
   return out as Partial<TaskRecord>
 }
 
+function specBlob(text: string | undefined): Record<string, unknown> | null {
+  if (text === undefined) return null
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+/** The hash fields to read (HMGET) for `fields`: them, and `_j` when one of them lives there. */
+export function hashFieldsFor(fields: TaskField[]): string[] {
+  return fields.some(inSpecBlob) ? [...fields, '_j'] : fields
+}
+
+/** A record from the values of HMGET `hashFieldsFor(fields)`. */
 export function recordFromValues(values: (string | null)[], fields: TaskField[]): Partial<TaskRecord> {
-  const out: Record<string, unknown> = {}
-  fields.forEach((f, i) => {
-    out[f] = readValue(KINDS[f], values[i] ?? undefined)
+  const names = hashFieldsFor(fields)
+  const hash: Record<string, string | undefined> = {}
+  names.forEach((name, i) => {
+    hash[name] = values[i] ?? undefined
   })
-  return out as Partial<TaskRecord>
+  return recordFromHash(hash, fields)
 }
 
 /**
@@ -145,15 +169,17 @@ export function dispatchKey(priority: number, duration: number): string {
   return orderKey(priority, true) + orderKey(duration, true)
 }
 
-/** The JSON object of stored fields of a new task, for submit-1. */
-export function newTaskFields(task: NewTask): string {
+/**
+ * The arguments of submit-1 for a new task, but its dependencies: the `_j` JSON of its spec,
+ * its dispatch key, and runAt, parent and user ("" for none).
+ */
+export function newTaskFields(task: NewTask): [string, string, string, string, string] {
   const out: Record<string, string> = {}
   for (const [field, value] of Object.entries(task.spec)) {
     const stored = storeValue(field as TaskField, value)
     if (stored !== null) out[field] = stored
   }
-  out._k = dispatchKey(task.spec.priority, task.spec.duration)
-  return JSON.stringify(out)
+  return [JSON.stringify(out), dispatchKey(task.spec.priority, task.spec.duration), out.runAt ?? '', out.parent ?? '', out.user ?? '']
 }
 
 /** Dependencies for submit-1: existing ids as they are, batch indexes as -(index + 1). */

@@ -24,7 +24,7 @@ import {
 import { Coalescer, Ticker } from './coalescer.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
-import { newTaskDependencies, newTaskFields, recordFromHash, recordFromJson, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
+import { hashFieldsFor, newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
 import { type CommandName, defineScripts, runScript } from './scripts.js'
 import { formatRedisUrl, parseRedisUrl, type RedisLocation } from './url.js'
 
@@ -40,7 +40,7 @@ const MIN_PAGE = 16
 const CAREFUL_CLAIMS = 20
 
 type Arg = string | number | Buffer
-type ClaimRow = [number, number, string | null]
+type ClaimRow = [number, number, string[] | null]
 
 /**
  * The Redis broker (`redis://`, `rediss://`): a hash per task, readiness by dependency counters,
@@ -175,7 +175,7 @@ export class RedisBroker extends BaseBroker {
   // ---- scheduling ----------------------------------------------------------------------------
   async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
     const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin]
-    for (const task of batch) args.push(newTaskFields(task), newTaskDependencies(task))
+    for (const task of batch) args.push(...newTaskFields(task), newTaskDependencies(task))
     // Sent at the end of this turn of the event loop. Workers of this process are woken now,
     // not when the event comes back: their claim joins the submit in the same write (Redis runs
     // them in that order), so a task submitted next to an idle worker is claimed within the
@@ -214,7 +214,7 @@ export class RedisBroker extends BaseBroker {
     this.refusals = refusals
     try {
       for (const [id, attempt, hash] of rows) {
-        const before = recordFromJson(hash, id) as TaskRecord
+        const before = recordFromPairs(hash ?? []) as TaskRecord
         if (!accept || this.accepts(accept, before)) {
           kept.set(id, this.asClaimed(before, attempt, request))
         } else {
@@ -378,7 +378,7 @@ export class RedisBroker extends BaseBroker {
     if (ids.length === 0) return out
     const pipeline = this.redis.pipeline()
     for (const id of ids) {
-      if (fields) pipeline.hmget(this.taskKey(id), 'status', ...fields)
+      if (fields) pipeline.hmget(this.taskKey(id), 'status', ...hashFieldsFor(fields))
       else pipeline.hgetall(this.taskKey(id))
     }
     const replies = (await pipeline.exec()) ?? []

@@ -11,9 +11,8 @@
   ARGV[5…] ids to claim (from peek-1, count 0)
 
   Returns {nextRunAt, {id, attempt, hash}...}: nextRunAt is the earliest runAt of a delayed task
-  when nothing was claimed, else -1; hash is the task's hash from before the claim as one JSON
-  object of strings (by count only; by ids, false): one reply string per task is much cheaper
-  to read than a reply array of every field and value.
+  when nothing was claimed, else -1; hash is the task's hash from before the claim, as HGETALL
+  gives it (by count only; by ids, false).
   Publishes task_status running when claiming by ids; by count the broker publishes for the
   tasks its worker keeps (it may hand some back with release-1 at once).
 ]]
@@ -34,7 +33,8 @@ if count > 0 then
     redis.call('ZADD', P .. 'ready', 0, readyMember(id, k or ''))
   end
   -- Members of the ready set are pending tasks: take the top ones out in one call each for
-  -- the sets, and touch each task's hash twice (read it, then mark the claim).
+  -- the sets, and touch each task's hash twice (read it, then mark the claim). The hash goes
+  -- back as it is: the spec is one field (`_j`), and nothing is decoded or encoded here.
   local members = redis.call('ZRANGE', P .. 'ready', 0, count - 1)
   if #members > 0 then
     redis.call('ZREM', P .. 'ready', unpack(members))
@@ -43,12 +43,15 @@ if count > 0 then
       local id = tonumber(string.sub(m, -16))
       local key = tkey(id)
       local before = redis.call('HGETALL', key)
-      local hash = {}
+      local attempt, hadReason = 1, false
       for i = 1, #before, 2 do
-        hash[before[i]] = before[i + 1]
+        local f = before[i]
+        if f == 'attempt' then
+          attempt = (tonumber(before[i + 1]) or 0) + 1
+        elseif f == 'reason' then
+          hadReason = true
+        end
       end
-      local attempt = (tonumber(hash.attempt) or 0) + 1
-      local hadReason = hash.reason ~= nil
       redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
       if hadReason then redis.call('HDEL', key, 'reason') end
       ids[#ids + 1] = id
@@ -56,7 +59,7 @@ if count > 0 then
       scored[#scored + 1] = id
       leased[#leased + 1] = leaseUntil
       leased[#leased + 1] = id
-      out[#out + 1] = { id, attempt, cjson.encode(hash) }
+      out[#out + 1] = { id, attempt, before }
     end
     redis.call('ZREM', P .. 'st:pending', unpack(ids))
     redis.call('ZADD', P .. 'st:running', unpack(scored))

@@ -9,9 +9,9 @@
   ARGV[4]  the same for a dependency in `killed`
   ARGV[5]  the placeholder id in those templates
   ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or "" 
-  ARGV[7 + 2i], ARGV[8 + 2i]  task i (from 0): JSON object of its stored fields (strings, `_k`
-           the dispatch key prefix), JSON array of its dependencies: ids (> 0) or batch
-           indexes as -(index + 1)
+  ARGV[7 + 6i … 12 + 6i]  task i (from 0): `_j` (JSON of its spec, stored as it is), `_k` (the
+           dispatch key prefix), runAt, parent, user ("" for none; stored on their own too), and
+           the JSON array of its dependencies: ids (> 0) or batch indexes as -(index + 1)
 
   Returns {0, id} if dependency `id` does not exist (nothing created), else {first id, ...ids of
   the tasks that ended in error because a dependency had failed}.
@@ -27,7 +27,7 @@ setOrigin(ARGV[6])
 -- Every named dependency must exist before anything is created.
 local depLists = {}
 for i = 0, n - 1 do
-  local deps = cjson.decode(ARGV[8 + 2 * i])
+  local deps = cjson.decode(ARGV[12 + 6 * i])
   depLists[i] = deps
   for _, d in ipairs(deps) do
     if d > 0 and redis.call('EXISTS', tkey(d)) == 0 then
@@ -43,12 +43,21 @@ local newWork = false
 for i = 0, n - 1 do
   local id = first + i
   ids[#ids + 1] = id
-  local fields = cjson.decode(ARGV[7 + 2 * i])
+  local base = 7 + 6 * i
+  local runAt, parent, user = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local key = tkey(id)
-  local args = { 'HSET', key }
-  for f, v in pairs(fields) do
-    args[#args + 1] = f
-    args[#args + 1] = v
+  local args = { 'HSET', key, '_j', ARGV[base], '_k', ARGV[base + 1] }
+  if runAt ~= '' then
+    args[#args + 1] = 'runAt'
+    args[#args + 1] = runAt
+  end
+  if parent ~= '' then
+    args[#args + 1] = 'parent'
+    args[#args + 1] = parent
+  end
+  if user ~= '' then
+    args[#args + 1] = 'user'
+    args[#args + 1] = user
   end
   local resolved = {}
   local remaining = 0
@@ -80,8 +89,8 @@ for i = 0, n - 1 do
   args[#args + 1] = remaining
   redis.call(unpack(args))
   redis.call('ZADD', P .. 'all', id, id)
-  if fields.parent then
-    redis.call('ZADD', P .. 'p:' .. fields.parent, id, id)
+  if parent ~= '' then
+    redis.call('ZADD', P .. 'p:' .. parent, id, id)
   end
   setStatus(id, nil, 'pending')
   if failedDep then

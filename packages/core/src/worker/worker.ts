@@ -135,6 +135,16 @@ export class Worker {
   /** Tasks started by the loop running now. */
   private started = 0
   private signalled = false
+  /** New-work events heard: one heard while a claim was out may be work that claim missed. */
+  private workSeq = 0
+  /**
+   * Whether the ready set may hold work for this worker: its last claim was full or refused
+   * some, or new work was announced since, or a wait timed out (the safety poll). Running
+   * forever, a freed slot claims only then: no empty claim after every task when idle.
+   */
+  private mayHaveWork = true
+  /** A candidate of the claim in flight was refused (it stays ready for later). */
+  private refusedAny = false
   private wakeUp: (() => void) | null = null
   private wakePending = false
   private mode: 'one' | 'end' | 'forever' = 'end'
@@ -239,6 +249,12 @@ export class Worker {
     w?.()
   }
 
+  private onNewWork = (): void => {
+    this.workSeq++
+    this.mayHaveWork = true
+    this.wake()
+  }
+
   private waitForWake(ms: number): Promise<void> {
     if (this.signalled) {
       this.signalled = false
@@ -247,6 +263,7 @@ export class Worker {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = null
+        this.mayHaveWork = true // the safety poll: look even though no event said so
         resolve()
       }, ms)
       this.wakeUp = () => {
@@ -275,7 +292,8 @@ export class Worker {
     this.stopping = false
     this.started = 0
     await this.loadImports()
-    const offWork = this.broker.on('new_work', this.wake)
+    this.mayHaveWork = true
+    const offWork = this.broker.on('new_work', this.onNewWork)
     const heartbeat = setInterval(() => void this.renewLeases(), this.heartbeatMs)
     const reaper = setInterval(() => void this.broker.reapExpired().catch(() => {}), Math.max(50, this.leaseMs / 2))
     heartbeat.unref()
@@ -291,6 +309,7 @@ export class Worker {
           const free = this.concurrency - this.busy
           const ahead = mode === 'one' ? 0 : this.ahead.room
           if (free <= 0 && ahead <= 0) break
+          if (mode === 'forever' && !this.mayHaveWork) break
           const limit = mode === 'one' ? 1 : Math.max(0, free) + ahead
           const result = await this.claim(limit, Math.max(0, free))
           if (!result) {
@@ -368,9 +387,12 @@ export class Worker {
     this.claiming.memory = 0
     this.claiming.count = 0
     this.claiming.slots = slots
+    this.refusedAny = false
+    const seq = this.workSeq
     try {
       const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
       this.failures = 0
+      if (this.workSeq === seq) this.mayHaveWork = result.tasks.length >= limit || this.refusedAny || result.nextRunAt !== null
       return result
     } catch (err) {
       this.failures++
@@ -392,6 +414,7 @@ export class Worker {
     if (task.host !== null || task.platform !== null || task.user !== null || task.cwd !== null || task.cpus !== null || task.memory !== null) {
       const why = refusal(task, this.identity)
       if (why) {
+        this.refusedAny = true
         if (task.reason !== why && !this.noted.has(task.id)) {
           this.noted.add(task.id)
           if (this.noted.size > 100_000) this.noted.clear()
@@ -403,10 +426,19 @@ export class Worker {
     const cpus = cpusNeeded(task, this.capacity)
     const memory = memoryNeeded(task)
     const { claiming } = this
-    if (this.preemption && !this.preemption.makeRoom(task, cpus, memory)) return false
-    if (this.usedCpus + claiming.cpus + cpus > this.capacity.cpus + 1e-9 || this.usedMemory + claiming.memory + memory > this.capacity.memory) return false
+    if (this.preemption && !this.preemption.makeRoom(task, cpus, memory)) {
+      this.refusedAny = true // kept for a suspended task: it stays ready for a later claim
+      return false
+    }
+    if (this.usedCpus + claiming.cpus + cpus > this.capacity.cpus + 1e-9 || this.usedMemory + claiming.memory + memory > this.capacity.memory) {
+      this.refusedAny = true
+      return false
+    }
     // Beyond the free slots, only a task that holds nothing while it waits is claimed ahead.
-    if (claiming.count >= claiming.slots && !ClaimAhead.canWait(cpus, memory)) return false
+    if (claiming.count >= claiming.slots && !ClaimAhead.canWait(cpus, memory)) {
+      this.refusedAny = true
+      return false
+    }
     // Tasks accepted earlier in the same claim are not started yet: count them too.
     claiming.cpus += cpus
     claiming.memory += memory
