@@ -18,6 +18,7 @@ interface WorkerCliOptions {
   grace: number
   hostname?: string
   leaseMs?: number
+  preempt?: boolean
 }
 
 type Mode = 'one' | 'end' | 'forever'
@@ -72,6 +73,7 @@ export function registerWorker(program: Command): void {
     .option('--grace <ms>', 'on SIGINT/SIGTERM, how long running tasks may finish before they are killed', positiveInteger('--grace'), 10_000)
     .option('--hostname <name>', 'host name matched against the tasks\' host rules (default: this host\'s)')
     .option('--lease-ms <ms>', 'length of a claim, renewed while the task runs (default 30000)', positiveInteger('--lease-ms'))
+    .option('--preempt', 'suspend running tasks of lower priority (SIGSTOP) to make room for a task that does not fit, and resume them (SIGCONT) after')
     .addHelpText(
       'after',
       `
@@ -79,6 +81,7 @@ Examples:
   $ aque worker                                  # run tasks until Ctrl-C
   $ aque worker -c 8 --memory 32GB --import ./dist/tasks.js --reload
   $ aque worker -2                               # drain the queue, then exit
+  $ aque worker -c 16 --preempt                  # urgent tasks pause lower-priority ones
   $ kill -HUP $(pgrep -f aque-worker)            # finish, re-import, go on`,
     )
     .action(async (options: WorkerCliOptions, cmd: Command) => {
@@ -146,6 +149,7 @@ Examples:
             ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
             ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
             ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+            ...(options.preempt ? { preempt: true } : {}),
             // Child processes of isolated tasks import the same modules.
             imports: options.import,
           })
