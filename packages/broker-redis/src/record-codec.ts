@@ -53,7 +53,8 @@ const KINDS: Record<TaskField, Kind> = {
   leaseUntil: 'number',
   progress: 'json',
   usage: 'json',
-  reason: 'string',
+  // JSON-quoted: a stored value never holds a raw NUL (claim-1 joins a hash's values with NULs).
+  reason: 'json',
 }
 export const FIELD_NAMES = Object.keys(KINDS) as TaskField[]
 

@@ -40,7 +40,7 @@ const MIN_PAGE = 16
 const CAREFUL_CLAIMS = 20
 
 type Arg = string | number | Buffer
-type ClaimRow = [number, number, string[] | null]
+type ClaimRow = [number, number, string | null]
 
 /**
  * The Redis broker (`redis://`, `rediss://`): a hash per task, readiness by dependency counters,
@@ -214,11 +214,11 @@ export class RedisBroker extends BaseBroker {
     this.refusals = refusals
     try {
       for (const [id, attempt, hash] of rows) {
-        const before = recordFromPairs(hash ?? []) as TaskRecord
+        const before = recordFromPairs(hash === null ? [] : hash.split('\0')) as TaskRecord
         if (!accept || this.accepts(accept, before)) {
           kept.set(id, this.asClaimed(before, attempt, request))
         } else {
-          refused.push(id, attempt, before.startedAt ?? '', before.reason ?? '', refusals.get(id) ?? '')
+          refused.push(id, attempt, before.startedAt ?? '', storeValue('reason', before.reason) ?? '', storeValue('reason', refusals.get(id) || null) ?? '')
         }
       }
     } finally {
