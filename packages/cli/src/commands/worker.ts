@@ -19,6 +19,7 @@ interface WorkerCliOptions {
   hostname?: string
   leaseMs?: number
   preempt?: boolean
+  localFirst?: boolean
 }
 
 type Mode = 'one' | 'end' | 'forever'
@@ -74,6 +75,7 @@ export function registerWorker(program: Command): void {
     .option('--hostname <name>', 'host name matched against the tasks\' host rules (default: this host\'s)')
     .option('--lease-ms <ms>', 'length of a claim, renewed while the task runs (default 30000)', positiveInteger('--lease-ms'))
     .option('--preempt', 'suspend running tasks of lower priority (SIGSTOP) to make room for a task that does not fit, and resume them (SIGCONT) after')
+    .option('--local-first', 'at equal priority, run tasks whose files (ioPaths) are on local disks before those on network mounts')
     .addHelpText(
       'after',
       `
@@ -150,6 +152,7 @@ Examples:
             ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
             ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
             ...(options.preempt ? { preempt: true } : {}),
+            ...(options.localFirst ? { localFirst: true } : {}),
             // Child processes of isolated tasks import the same modules.
             imports: options.import,
           })

@@ -17,6 +17,7 @@ import { checkExpectations } from './expectations.js'
 import { detectHostIdentity } from './host-identity.js'
 import { type WorkerIdentity, currentUser, refusal } from './requirements.js'
 import { type Capacity, cpusNeeded, detectCapacity, memoryNeeded } from './resources.js'
+import { LocalFirst } from './local-first.js'
 import { type PausableRun, Preemption } from './preemption.js'
 import { ProcessPool } from './process-pool.js'
 import { UsageSampler } from './usage-sampler.js'
@@ -62,6 +63,12 @@ export interface WorkerOptions {
    * @default false
    */
   preempt?: boolean
+  /**
+   * At equal priority, tasks whose `ioPaths` all sit on local disks go before those with a path
+   * on a network mount (NFS, SMB, sshfs…, from /proc/self/mountinfo; see local-first.ts).
+   * @default false
+   */
+  localFirst?: boolean
   /**
    * Told of broker errors the worker rides out (it backs off and tries again, up to 5 s apart).
    * @default process.emitWarning
@@ -154,6 +161,8 @@ export class Worker {
   private pool: ProcessPool | null = null
   /** With the `preempt` option: suspends and resumes runs to make room for more urgent ones. */
   private readonly preemption: Preemption | null
+  /** With the `localFirst` option: claims local-disk tasks before network ones at equal priority. */
+  private readonly localFirst: LocalFirst | null
 
   constructor(
     readonly broker: BaseBroker,
@@ -193,6 +202,7 @@ export class Worker {
           onError: this.onError,
         })
       : null
+    this.localFirst = options.localFirst ? new LocalFirst() : null
   }
 
   /** Runs one ready task, if there is one. Resolves true if it ran one. */
@@ -393,7 +403,8 @@ export class Worker {
     this.refusedAny = false
     const seq = this.workSeq
     try {
-      const result = await this.broker.claim({ worker: this.id, limit, leaseMs: this.leaseMs, accept: this.fits })
+      const request = { worker: this.id, limit, leaseMs: this.leaseMs }
+      const result = this.localFirst ? await this.localFirst.claim(this.broker, request, this.fits) : await this.broker.claim({ ...request, accept: this.fits })
       this.failures = 0
       if (this.workSeq === seq) this.mayHaveWork = result.tasks.length >= limit || this.refusedAny || result.nextRunAt !== null
       return result
