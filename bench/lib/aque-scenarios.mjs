@@ -1,9 +1,10 @@
 /**
  * The scenarios every aque system runs, once for all brokers: a system module gives how to
  * open a fresh, isolated broker and its few differences (warm-ups, rounds, what to do after
- * the backlog is measured), and gets `drain`, `latency`, `backlog` and `memory` back.
+ * the backlog is measured), and gets `drain`, `latency`, `backlog`, `memory` and `shell` back.
  */
 import { Queue, Worker } from '@aque/core'
+import { xargsSeconds } from '../systems/xargs.mjs'
 import { alternatingBacklog, latencyPercentiles, nowMs, nowUs, peakRssMB, perSecond, round2 } from './measure.mjs'
 
 /**
@@ -139,6 +140,34 @@ export function aqueScenarios(bench) {
       } finally {
         await tearDown(empty.broker)
         await tearDown(loaded.broker)
+      }
+    },
+
+    /**
+     * Wall time of `commands` shell tasks running `true` on one worker of `cpus` CPUs, from
+     * submission to the last exit: the cost of starting processes. `xargs -P cpus` runs the
+     * same commands in this child right after (`xargsSeconds`), so `ratio` compares the two
+     * under the same load (targets: ≤ 3 on memory, ≤ 4 on Redis and PostgreSQL).
+     * @param {{ commands: number, cpus: number }} options
+     */
+    async shell({ commands, cpus }) {
+      const broker = await bench.open()
+      await broker.ready()
+      const queue = new Queue({ broker })
+      const worker = new Worker(broker, { cpus })
+      const batch = (/** @type {number} */ n) => Array.from({ length: n }, () => ({ pattern: 'shell', args: ['true'] }))
+      try {
+        // Warms the worker and starts its spawner processes.
+        await queue.submitMany(/** @type {never} */ (batch(50)))
+        await worker.runToEnd()
+        const start = nowMs()
+        await queue.submitMany(/** @type {never} */ (batch(commands)))
+        await timedDrain(worker, commands)
+        const seconds = Math.round(nowMs() - start) / 1000
+        const xargs = await xargsSeconds(commands, cpus)
+        return { seconds, xargsSeconds: xargs, ratio: round2(seconds / xargs) }
+      } finally {
+        await tearDown(broker)
       }
     },
 
