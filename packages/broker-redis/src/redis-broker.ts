@@ -65,7 +65,7 @@ export class RedisBroker extends BaseBroker {
   private readonly origin = randomBytes(8).toString('hex')
   private readonly ticker = new Ticker((run) => this.main.batch(run))
   private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
-    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, ...items.flatMap((i) => i.group)]),
+    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
     this.ticker,
   )
 
@@ -111,6 +111,11 @@ export class RedisBroker extends BaseBroker {
     })
   }
 
+  /** "1" once this instance hears the channel: its scripts then publish only if others listen too. */
+  private get subscribedFlag(): string {
+    return this.isListening ? '1' : '0'
+  }
+
   private get redis() {
     return this.main.client
   }
@@ -137,9 +142,13 @@ export class RedisBroker extends BaseBroker {
   }
 
   // ---- events --------------------------------------------------------------------------------
+  /**
+   * Delivers the event to this process at once, and publishes it (with this instance's origin,
+   * so that its copy is skipped here) unless nobody else listens.
+   */
   async _publish(event: string, payload: unknown): Promise<void> {
-    if (!this.main.isReady) await this.main.ready()
-    await this.redis.publish(this.channel, JSON.stringify({ event, payload }))
+    this.deliver(event, payload)
+    await this.run<number>('publish-1', [this.subscribedFlag, JSON.stringify({ event, payload, o: this.origin })])
   }
 
   _listen(): Promise<void> {
@@ -174,7 +183,7 @@ export class RedisBroker extends BaseBroker {
 
   // ---- scheduling ----------------------------------------------------------------------------
   async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
-    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin]
+    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin, this.subscribedFlag]
     for (const task of batch) args.push(...newTaskFields(task), newTaskDependencies(task))
     // Sent at the end of this turn of the event loop. Workers of this process are woken now,
     // not when the event comes back: their claim joins the submit in the same write (Redis runs

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis'
  * with a header stating KEYS, ARGV and the reply). They are read from the package's src/
  * folder, which ships with it: the same relative URL works from src/ and from dist/.
  */
-const COMMANDS = ['submit-1', 'peek-1', 'claim-1', 'release-1', 'heartbeat-1', 'finish-1', 'reap-1', 'kill-1', 'retry-1', 'delete-1', 'patch-1', 'append-output-1', 'search-1', 'set-suspended-1'] as const
+const COMMANDS = ['submit-1', 'peek-1', 'claim-1', 'release-1', 'heartbeat-1', 'finish-1', 'reap-1', 'kill-1', 'retry-1', 'delete-1', 'patch-1', 'append-output-1', 'search-1', 'set-suspended-1', 'publish-1'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
 const dir = new URL('../src/commands/', import.meta.url)

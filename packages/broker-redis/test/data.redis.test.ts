@@ -78,6 +78,39 @@ describe('redis data', () => {
     await other.close()
   })
 
+  it('publishes nothing while its own instance is the only listener, and everything once another listens', async () => {
+    // A pattern subscription is not counted by PUBSUB NUMSUB: it watches without being a listener.
+    const watcher = rawClient()
+    const seen: string[] = []
+    watcher.on('pmessage', (_pattern: string, _channel: string, message: string) => seen.push(message))
+    await watcher.psubscribe(`${broker.location.prefix}:events`)
+    const queue = new Queue({ broker })
+    const worker = new Worker(broker)
+    await broker.ready()
+    try {
+      const alone = await queue.submit(echo, 'alone')
+      await worker.runToEnd()
+      await expect(alone.result({ timeout: 10_000 })).resolves.toBe('alone')
+      await new Promise((r) => setTimeout(r, 50))
+      expect(seen).toEqual([])
+      const other = new RedisBroker(broker.toUrl())
+      const heard: string[] = []
+      other.on('task_status', (payload) => heard.push((payload as StatusEvent).status))
+      await other.ready()
+      try {
+        const shared = await queue.submit(echo, 'shared')
+        await worker.runToEnd()
+        await expect(shared.result({ timeout: 10_000 })).resolves.toBe('shared')
+        await expect.poll(() => heard).toEqual(expect.arrayContaining(['pending', 'running', 'success']))
+        expect(seen.length).toBeGreaterThan(0)
+      } finally {
+        await other.close()
+      }
+    } finally {
+      watcher.disconnect()
+    }
+  })
+
   it('completion events carry small results and errors as stored, and leave large ones out', async () => {
     const fail = task('redis-test-fail', (message: string) => {
       throw new Error(message)

@@ -8,8 +8,9 @@
   ARGV[3]  codec text of DependencyFailedError for a dependency in `error`, id = ARGV[5]
   ARGV[4]  the same for a dependency in `killed`
   ARGV[5]  the placeholder id in those templates
-  ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or "" 
-  ARGV[7 + 6i … 12 + 6i]  task i (from 0): `_j` (JSON of its spec, stored as it is), `_k` (the
+  ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or ""
+  ARGV[7]  "1" if the caller listens on the events channel (see setOrigin)
+  ARGV[8 + 6i … 13 + 6i]  task i (from 0): `_j` (JSON of its spec, stored as it is), `_k` (the
            dispatch key prefix), runAt, parent, user ("" for none; stored on their own too), and
            the JSON array of its dependencies: ids (> 0) or batch indexes as -(index + 1)
 
@@ -22,12 +23,12 @@
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
-setOrigin(ARGV[6])
+setOrigin(ARGV[6], ARGV[7])
 
 -- Every named dependency must exist before anything is created.
 local depLists = {}
 for i = 0, n - 1 do
-  local deps = cjson.decode(ARGV[12 + 6 * i])
+  local deps = cjson.decode(ARGV[13 + 6 * i])
   depLists[i] = deps
   for _, d in ipairs(deps) do
     if d > 0 and redis.call('EXISTS', tkey(d)) == 0 then
@@ -43,7 +44,7 @@ local newWork = false
 for i = 0, n - 1 do
   local id = first + i
   ids[#ids + 1] = id
-  local base = 7 + 6 * i
+  local base = 8 + 6 * i
   local runAt, parent, user = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local key = tkey(id)
   local args = { 'HSET', key, '_j', ARGV[base], '_k', ARGV[base + 1] }

@@ -14,9 +14,14 @@
 local P = KEYS[1]
 -- Set by a script whose caller delivers the script's events to its own process itself (from the
 -- reply, sooner than pub/sub would): `,"o":<its instance id>` in every event, which it skips.
+-- `subscribed` is "1" when the caller listens on the channel itself: if it is then the only
+-- subscriber, nobody else would hear the events and none is published (no traffic, no wake-up
+-- of the caller for events it skips). One that subscribes later reads the stored state first.
 local ORIGIN_FIELD = ''
-local function setOrigin(origin)
+local SILENT = false
+local function setOrigin(origin, subscribed)
   if origin ~= '' then ORIGIN_FIELD = ',"o":' .. cjson.encode(origin) end
+  if subscribed == '1' then SILENT = redis.call('PUBSUB', 'NUMSUB', P .. 'events')[2] <= 1 end
 end
 local COMPLETE = { success = true, error = true, killed = true }
 
@@ -99,7 +104,7 @@ local OUTCOMES_BUDGET = 262144
 -- (or one text for all of them): the small ones travel in the event (`outcomes`), so that a
 -- waiting Future need not read them back.
 local function publishStatus(status, ids, texts)
-  if #ids == 0 then return end
+  if #ids == 0 or SILENT then return end
   local outcomes = ''
   if texts then
     local parts, budget = {}, OUTCOMES_BUDGET
@@ -117,5 +122,6 @@ local function publishStatus(status, ids, texts)
 end
 
 local function publishNewWork()
+  if SILENT then return end
   redis.call('PUBLISH', P .. 'events', '{"event":"new_work","payload":{}' .. ORIGIN_FIELD .. '}')
 end
