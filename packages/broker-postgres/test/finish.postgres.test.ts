@@ -1,0 +1,107 @@
+/**
+ * PostgreSQL only: the batched finish paths. Finishes of tasks that end in the same turn are
+ * sent as one statement, the usual batch (every run succeeded, no id twice) through the lean
+ * `finish_success`, and a claim made while finishes wait to be sent carries them in its own
+ * statement, before it claims. No other broker batches this way.
+ */
+import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { PostgresBroker } from '../src/index.js'
+import { freshBroker } from './helpers.js'
+
+const noop = task('pg-finish.noop', () => null)
+
+const brokers: PostgresBroker[] = []
+afterEach(async () => {
+  for (const b of brokers.splice(0)) {
+    await b.destroy()
+    await b.close()
+  }
+})
+async function broker(): Promise<PostgresBroker> {
+  const b = await freshBroker()
+  brokers.push(b)
+  await b.ready()
+  return b
+}
+
+/** Collects the `task_status` messages of one status until `until` holds. */
+function collect(b: PostgresBroker, status: string) {
+  const messages: StatusEvent[] = []
+  const off = b.on(`task_status.${status}`, (payload) => messages.push(payload as StatusEvent))
+  return {
+    messages,
+    async until(check: () => boolean): Promise<void> {
+      const deadline = Date.now() + 5000
+      while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+      off()
+    },
+  }
+}
+
+describe('postgres batched finish', () => {
+  it('a claim made while finishes wait carries them before it claims: the dependents they release are in that claim', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const [x, y, z] = await queue.submitMany([{ func: noop }, { func: noop }, { func: noop }])
+    const [dependent] = await queue.submitMany([{ func: noop, dependencies: [x?.id as number, y?.id as number] }])
+    const [tx, ty, tz] = (await b.claim({ worker: 'w', limit: 3, leaseMs: 30_000 })).tasks
+    expect([tx?.id, ty?.id, tz?.id]).toEqual([x?.id, y?.id, z?.id])
+    // The finishes wait for the end of this turn; the claim made meanwhile takes them along.
+    const finished = [
+      b.finish(tx?.id as number, tx?.attempt as number, { status: 'success', result: encode(1) }),
+      b.finish(ty?.id as number, ty?.attempt as number, { status: 'success', result: encode(2) }),
+      b.finish(tz?.id as number, (tz?.attempt as number) + 1, { status: 'success', result: encode(3) }), // a stale attempt
+    ]
+    const next = await b.claim({ worker: 'w', limit: 4, leaseMs: 30_000 })
+    expect(next.tasks.map((t) => t.id)).toEqual([dependent?.id])
+    expect(await Promise.all(finished)).toEqual([true, true, false])
+    const records = await b.fetch([x?.id as number, y?.id as number, z?.id as number])
+    expect([...records.values()].map((r) => [r.status, r.result])).toEqual([
+      ['success', 1],
+      ['success', 2],
+      ['running', null],
+    ])
+  })
+
+  it('a batch with an error or an id twice goes through the general finish, entry by entry, in order', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const futures = await queue.submitMany([{ func: noop }, { func: noop }, { func: noop }])
+    const tasks = (await b.claim({ worker: 'w', limit: 3, leaseMs: 30_000 })).tasks
+    const [t1, t2, t3] = tasks
+    const applied = await Promise.all([
+      b.finish(t1?.id as number, t1?.attempt as number, { status: 'success', result: encode('a') }),
+      b.finish(t1?.id as number, t1?.attempt as number, { status: 'success', result: encode('again') }),
+      b.finish(t2?.id as number, t2?.attempt as number, { status: 'error', error: encode(new Error('no')) }),
+      b.finish(t3?.id as number, t3?.attempt as number, { status: 'success', result: encode('c') }),
+    ])
+    expect(applied).toEqual([true, false, true, true])
+    const records = await b.fetch(futures.map((f) => f.id))
+    expect([...records.values()].map((r) => r.status)).toEqual(['success', 'error', 'success'])
+    expect(records.get(t1?.id as number)?.result).toBe('a')
+  })
+
+  it('success messages carry small outcomes, leave big ones out, and stay under the NOTIFY limit for a big batch', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const n = 300
+    const futures = await queue.submitMany(Array.from({ length: n }, () => ({ func: noop })))
+    const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
+    const big = 'x'.repeat(2000)
+    const resultOf = (i: number) => (i === 0 ? big : `r${i}\u0000`)
+    const seen = collect(b, 'success')
+    const applied = await Promise.all(tasks.map((t, i) => b.finish(t.id, t.attempt, { status: 'success', result: encode(resultOf(i)) })))
+    expect(applied.every(Boolean)).toBe(true)
+    await seen.until(() => seen.messages.reduce((k, m) => k + m.ids.length, 0) >= n)
+    const ids = seen.messages.flatMap((m) => m.ids)
+    expect(ids.sort((a, c) => a - c)).toEqual(futures.map((f) => f.id))
+    const outcomes = Object.assign({}, ...seen.messages.map((m) => m.outcomes ?? {})) as Record<string, string>
+    expect(outcomes[String(tasks[0]?.id)]).toBeUndefined()
+    expect(decode(outcomes[String(tasks[1]?.id)] as string)).toBe('r1\u0000')
+    expect(Object.keys(outcomes)).toHaveLength(n - 1)
+    // Read back exactly (decoded by fetch), NUL included.
+    const stored = await b.fetch([tasks[0]?.id as number, tasks[5]?.id as number])
+    expect([...stored.values()].map((r) => r.result)).toEqual([big, 'r5\u0000'])
+  })
+})
