@@ -24,8 +24,10 @@ describe.each(BROKERS)('preempting worker on $name', ({ url }) => {
     const runs = join(f.dir, 'runs.txt')
     const pids = join(f.dir, 'pids.txt')
     const seen = join(f.dir, 'seen.txt')
-    // 40 steps of 50 ms: ~2 s of work each, long enough to be caught running.
-    const lowScript = `echo "start $AQUE_TID" >> ${runs}; echo $$ >> ${pids}; for i in $(seq 40); do echo $i; sleep 0.05; done; echo "end $AQUE_TID" >> ${runs}`
+    const urgentDone = join(f.dir, 'urgent-done')
+    // Steps of 50 ms until the urgent task has run (at most 20 s), then 10 more: the low tasks
+    // are still running whenever the urgent one is claimed.
+    const lowScript = `echo "start $AQUE_TID" >> ${runs}; echo $$ >> ${pids}; i=0; while [ $i -lt 400 ] && [ ! -e ${urgentDone} ]; do i=$((i+1)); echo $i; sleep 0.05; done; for j in $(seq 10); do i=$((i+1)); echo $i; sleep 0.05; done; echo "end $AQUE_TID" >> ${runs}`
     const low = await f.queue.submitMany([0, 1].map(() => shell(lowScript, { cpus: 1, priority: 1 })))
     await until('both low tasks to run', async () => {
       const text = (() => {
@@ -39,7 +41,8 @@ describe.each(BROKERS)('preempting worker on $name', ({ url }) => {
     })
     const lowPids = readFileSync(pids, 'utf8').trim().split('\n').map(Number)
     // The urgent task records the state of the low tasks' processes while it runs.
-    const urgentScript = `echo "start $AQUE_TID" >> ${runs}; for p in ${lowPids.join(' ')}; do cut -d' ' -f3 /proc/$p/stat; done > ${seen}; sleep 0.5; echo "end $AQUE_TID" >> ${runs}`
+    const urgentScript = `echo "start $AQUE_TID" >> ${runs}; for p in ${lowPids.join(' ')}; do cut -d' ' -f3 /proc/$p/stat; done > ${seen}; sleep 0.5; echo "end $AQUE_TID" >> ${runs}; touch ${urgentDone}`
+    const submitted = Date.now()
     const urgent = await f.queue.submitEx(shell(urgentScript, { cpus: 2, priority: 10 }))
 
     await until('the low tasks to be suspended and stopped', async () => {
@@ -49,6 +52,8 @@ describe.each(BROKERS)('preempting worker on $name', ({ url }) => {
       )
       return low.every((x) => tasks.get(x.id)?.status === 'suspended') && lowPids.every((pid) => procState(pid) === 'T')
     })
+    // Woken by the new_work event, not found by the 5 s safety poll.
+    expect(Date.now() - submitted).toBeLessThan(4000)
     expect(await urgent.result({ timeout: 20_000 })).toBe(0)
     expect(readFileSync(seen, 'utf8').trim().split('\n')).toEqual(['T', 'T'])
     for (const x of low) expect(await x.result({ timeout: 30_000 })).toBe(0)
@@ -67,7 +72,9 @@ describe.each(BROKERS)('preempting worker on $name', ({ url }) => {
     for (const x of [...low, urgent]) expect(tasks.get(x.id)).toMatchObject({ status: 'success', attempt: 1 })
     for (const x of low) {
       const out = Buffer.concat((await f.broker.getOutput([x.id])).filter((c) => c.stream === 'stdout').map((c) => c.data)).toString()
-      expect(out.trim().split('\n')).toEqual(Array.from({ length: 40 }, (_, i) => String(i + 1)))
+      const lines = out.trim().split('\n')
+      expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => String(i + 1)))
+      expect(lines.length).toBeGreaterThan(10)
       // The low tasks ended after the urgent one: they were paused while it ran.
       expect(tasks.get(x.id)?.finishedAt ?? 0).toBeGreaterThanOrEqual(tasks.get(urgent.id)?.finishedAt ?? Number.POSITIVE_INFINITY)
     }
