@@ -249,7 +249,7 @@ export class PostgresBroker extends BaseBroker {
     const rows = await this.claimTop(worker, limit, leaseMs, now)
     const first = rows[0]
     if (rows.length === 1 && first?.id === null) return { tasks: [], nextRunAt: (first.run_at as number | null) ?? null, ...NO_CHANGES }
-    const claimed = rows.map((row) => ({ record: toRecord({ ...row, started_at: now, reason: null }), startedAt: row.started_at, reason: row.reason })).sort((a, b) => claimOrder(a.record, b.record))
+    const claimed = rows.map((row) => ({ record: toRecord(row, { startedAt: now, reason: null }), startedAt: row.started_at, reason: row.reason })).sort((a, b) => claimOrder(a.record, b.record))
     const tasks: TaskRecord[] = []
     const refused: typeof claimed = []
     for (const c of claimed) {
@@ -276,6 +276,18 @@ export class PostgresBroker extends BaseBroker {
    * and the claim sees the dependents those finishes released.
    */
   private async claimTop(worker: string, limit: number, leaseMs: number, now: number): Promise<TaskRow[]> {
+    // Finishes made while this claim is out wait for it: a worker that claims ahead claims
+    // again as soon as it has the answer, and that claim carries them (else they go at the end
+    // of that turn). A finish waits at most one claim's round trip.
+    this.finisher.hold()
+    try {
+      return await this.claimTopWith(worker, limit, leaseMs, now)
+    } finally {
+      this.finisher.release()
+    }
+  }
+
+  private async claimTopWith(worker: string, limit: number, leaseMs: number, now: number): Promise<TaskRow[]> {
     if (this.finisher.pending === 0) {
       return (await this.query('claim-top', `SELECT * FROM ${this.s}.claim_top($1, $2, $3, $4)`, [worker, limit, leaseMs, now])).rows
     }

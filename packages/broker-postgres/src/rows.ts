@@ -67,45 +67,53 @@ export function columnsFor(fields: TaskField[] | null): string {
   return [...cols].join(', ')
 }
 
-/** The JSON text of the `spec` column of a TaskSpec. */
+/**
+ * The JSON text of the `spec` column of a TaskSpec. Null fields are left out (every one of
+ * these fields is nullable, and most are null): a third of the text, which is copied at every
+ * update of the row and read back at every claim.
+ */
 export function specJson(spec: TaskSpec): string {
   const out: Record<string, unknown> = {}
-  for (const f of SPEC_JSON_FIELDS) out[f] = spec[f]
+  for (const f of SPEC_JSON_FIELDS) if (spec[f] !== null) out[f] = spec[f]
   return JSON.stringify(out)
 }
 
 const json = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : null)
 
-/** A full record from a row of every column. */
-export function toRecord(row: TaskRow): TaskRecord {
+/**
+ * A full record from a row of every column. A spec field absent from the JSON is null (see
+ * specJson). `startedAt` and `reason`, when given, replace the row's (a claim returns them as
+ * they were before it).
+ */
+export function toRecord(row: TaskRow, claimed?: { startedAt: number; reason: null }): TaskRecord {
   const spec = JSON.parse(row.spec as string) as Record<string, unknown>
   return {
-    func: spec.func,
-    pattern: spec.pattern,
+    func: spec.func ?? null,
+    pattern: spec.pattern ?? null,
     args: row.args,
     kwargs: row.kwargs,
-    name: spec.name,
+    name: spec.name ?? null,
     priority: row.priority,
     duration: row.duration,
-    cpus: spec.cpus,
-    memory: spec.memory,
-    host: spec.host,
-    platform: spec.platform,
+    cpus: spec.cpus ?? null,
+    memory: spec.memory ?? null,
+    host: spec.host ?? null,
+    platform: spec.platform ?? null,
     user: row.user,
-    group: spec.group,
-    cwd: spec.cwd,
-    environ: spec.environ,
-    interpreter: spec.interpreter,
-    isolation: spec.isolation,
+    group: spec.group ?? null,
+    cwd: spec.cwd ?? null,
+    environ: spec.environ ?? null,
+    interpreter: spec.interpreter ?? null,
+    isolation: spec.isolation ?? null,
     stdin: row.stdin,
-    stdinPath: spec.stdinPath,
-    stdoutPath: spec.stdoutPath,
-    stderrPath: spec.stderrPath,
-    ioPaths: spec.ioPaths,
-    retries: spec.retries,
-    retryDelay: spec.retryDelay,
+    stdinPath: spec.stdinPath ?? null,
+    stdoutPath: spec.stdoutPath ?? null,
+    stderrPath: spec.stderrPath ?? null,
+    ioPaths: spec.ioPaths ?? null,
+    retries: spec.retries ?? null,
+    retryDelay: spec.retryDelay ?? null,
     runAt: row.run_at,
-    expects: spec.expects,
+    expects: spec.expects ?? null,
     parent: row.parent,
     extra: row.extra,
     id: row.id,
@@ -117,13 +125,13 @@ export function toRecord(row: TaskRow): TaskRecord {
     error: row.error,
     failedDependency: row.failed_dependency,
     createdAt: row.created_at,
-    startedAt: row.started_at,
+    startedAt: claimed ? claimed.startedAt : row.started_at,
     finishedAt: row.finished_at,
     worker: row.worker,
     leaseUntil: row.lease_until,
     progress: json(row.progress),
     usage: json(row.usage),
-    reason: row.reason,
+    reason: claimed ? claimed.reason : row.reason,
     // Values come from text: the base validates them with zod (capabilities.trustedRecords = false).
   } as TaskRecord
 }
