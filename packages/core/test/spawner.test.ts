@@ -74,6 +74,21 @@ describe('spawn protocol', () => {
 })
 
 describe('spawner', () => {
+  // First in this file: the first command starts the spawner, after NODE_OPTIONS is set.
+  it("gives commands the worker's environment, NODE_OPTIONS too, but does not run the spawner under NODE_OPTIONS", async () => {
+    const saved = process.env.NODE_OPTIONS
+    process.env.NODE_OPTIONS = '--no-deprecation'
+    try {
+      const c = collect()
+      const script = 'echo "$NODE_OPTIONS"; tr "\\0" "\\n" < /proc/$PPID/environ | grep -c "^NODE_OPTIONS=" || true'
+      expect(await spawnCommand({ file: 'sh', args: ['-c', script], env: {} }, c.hooks)).toMatchObject({ code: 0 })
+      expect(c.text('stdout')).toBe('--no-deprecation\n0\n')
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS
+      else process.env.NODE_OPTIONS = saved
+    }
+  })
+
   it('runs a command in its own session with the given environment, stdin and binary output', async () => {
     const c = collect()
     const input = Buffer.from([0, 1, 2, 200, 255, 10, 13])

@@ -15,6 +15,9 @@ import { FRAME, FrameReader, type SpawnExit, decodeSpawn, encodeFrame } from './
 
 process.title = 'aque-spawner'
 
+/** How long the worker may wait for a command's pid, ms (see `start`). */
+const PID_DELAY_MS = 5
+
 const running = new Map<number, ChildProcess>()
 /** A plain copy: spreading process.env itself (an accessor object) costs ~25 µs a spawn. */
 let baseEnv: NodeJS.ProcessEnv = { ...process.env }
@@ -23,7 +26,12 @@ const out = process.stdout
 let blocked = false
 
 function send(type: number, ref: number, payload?: Uint8Array): void {
-  if (!out.write(encodeFrame(type, ref, payload)) && !blocked) {
+  write(encodeFrame(type, ref, payload))
+}
+
+/** Writes frames to the worker, pausing the commands' output while its side of the pipe is full. */
+function write(frames: Buffer): void {
+  if (!out.write(frames) && !blocked) {
     blocked = true
     for (const child of running.values()) {
       child.stdout?.pause()
@@ -85,15 +93,31 @@ function start(ref: number, payload: Buffer): void {
   }
   guardGroup(pid)
   running.set(ref, child)
-  const pidBytes = Buffer.allocUnsafe(4)
-  pidBytes.writeUInt32LE(pid, 0)
-  send(FRAME.pid, ref, pidBytes)
+  // The pid goes to the worker a little later, or with the first output, or in the same write
+  // as the exit: a command that ends within PID_DELAY_MS costs the worker one wake-up, not two.
+  // The group is guarded already; a kill the worker got meanwhile is sent once it has the pid.
+  let pidFrame: Buffer | null = Buffer.allocUnsafe(4)
+  pidFrame.writeUInt32LE(pid, 0)
+  pidFrame = encodeFrame(FRAME.pid, ref, pidFrame)
+  const sendPid = () => {
+    if (pidFrame === null) return
+    clearTimeout(timer)
+    write(pidFrame)
+    pidFrame = null
+  }
+  const timer = setTimeout(sendPid, PID_DELAY_MS)
   if (request.stdin === 'bytes') {
     child.stdin?.on('error', () => {}) // a command that does not read its input
     child.stdin?.end(stdin)
   }
-  child.stdout?.on('data', (chunk: Buffer) => send(FRAME.stdout, ref, chunk))
-  child.stderr?.on('data', (chunk: Buffer) => send(FRAME.stderr, ref, chunk))
+  child.stdout?.on('data', (chunk: Buffer) => {
+    sendPid()
+    send(FRAME.stdout, ref, chunk)
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    sendPid()
+    send(FRAME.stderr, ref, chunk)
+  })
   if (blocked) {
     child.stdout?.pause()
     child.stderr?.pause()
@@ -103,7 +127,13 @@ function start(ref: number, payload: Buffer): void {
   child.on('close', (code, signal) => {
     running.delete(ref)
     releaseGroup(pid)
-    sendExit(ref, { code, signal, error: null })
+    const exit = encodeFrame(FRAME.exit, ref, Buffer.from(JSON.stringify({ code, signal, error: null } satisfies SpawnExit)))
+    if (pidFrame === null) write(exit)
+    else {
+      clearTimeout(timer)
+      write(Buffer.concat([pidFrame, exit]))
+      pidFrame = null
+    }
   })
 }
 

@@ -18,6 +18,11 @@ import { FRAME, FrameReader, type SpawnExit, type SpawnRequestJson, encodeFrame,
 const HELPER = fileURLToPath(new URL('../../dist/patterns/spawner-helper.js', import.meta.url))
 /** Most spawners per worker process: starts are short; more would only hold memory. */
 const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()))
+/**
+ * No V8 background threads: the spawner runs little JavaScript, and fewer threads (stacks,
+ * mappings) make each of its forks a little cheaper (~4% less CPU per command, measured).
+ */
+const SPAWNER_FLAGS = ['--single-threaded']
 /** A spawner with nothing to do for this long exits (the next command starts a new one), ms. */
 const IDLE_MS = 30_000
 
@@ -56,19 +61,26 @@ class Spawner {
   /** Its stdout: a socket, which can be unref'd. */
   private readonly output: Socket
   readonly pending = new Map<number, Pending>()
-  /** Requests sent whose pid has not come back: the spawner is busy starting them. */
+  /**
+   * Requests sent whose pid has not come back: the spawner is starting them, or they are in
+   * their first few ms (the spawner sends the pid of a command that ends at once with its exit).
+   */
   starting = 0
-  /** The environment it was last given (JSON), to send it again only when it changed. */
+  /** The environment it was last given (JSON), to send it again only when it changed; '' before the first. */
   envText: string
   private idle: NodeJS.Timeout | null = null
 
   constructor(private readonly onGone: (spawner: Spawner) => void) {
-    this.envText = JSON.stringify(process.env)
-    this.process = spawn(process.execPath, [HELPER], {
+    // The environment commands get comes in the first request's env frame; the spawner's own
+    // has no NODE_OPTIONS (a --require or --inspect meant for the worker's code is not its).
+    this.envText = ''
+    const { NODE_OPTIONS: _, ...env } = process.env
+    this.process = spawn(process.execPath, SPAWNER_FLAGS.concat(HELPER), {
       // Its own session: a Ctrl-C to the worker's group must not end it before the worker
       // has handled the signal (a graceful stop kills and hands back its tasks itself).
       detached: true,
       stdio: ['pipe', 'pipe', 'inherit'],
+      env,
     })
     const reader = new FrameReader((type, ref, payload) => this.frame(type, ref, payload))
     this.output = this.process.stdout as Socket
