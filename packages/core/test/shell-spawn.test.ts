@@ -1,6 +1,7 @@
 // The shell pattern over the spawner processes (patterns/spawner.ts): output files, signals,
 // and a kill that arrives while the command is still starting. In a file of its own: the first
 // command of a process waits for a spawner to boot, which opens that window wide.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +30,20 @@ describe('shell pattern through the spawner', () => {
     expect(await slow.status()).toBe('killed')
     await new Promise((r) => setTimeout(r, 1500))
     expect(() => readFileSync(marker)).toThrow()
+  })
+
+  it.skipIf(process.getuid?.() !== 0)("runs as the task's user and group on a root worker", async () => {
+    const broker = new MemoryBroker()
+    const queue = new Queue({ broker })
+    const worker = new Worker(broker, { pollMs: 50 })
+    // nobody's ids differ between systems; its primary group is given by number.
+    const ids = execFileSync('sh', ['-c', 'id -u nobody; id -g nobody']).toString()
+    const gid = ids.split('\n')[1] as string
+    const f = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'id -u; id -g'], user: 'nobody', group: gid, cwd: '/' })
+    await worker.runToEnd()
+    expect(await f.result()).toBe(0)
+    const out = (await broker.getOutput([f.id])).filter((c) => c.stream === 'stdout')
+    expect(Buffer.concat(out.map((c) => c.data)).toString()).toBe(ids)
   })
 
   it('writes stdoutPath/stderrPath besides the output chunks, and reports a signal', async () => {

@@ -116,6 +116,12 @@ describe('spawner', () => {
     expect((await spawnCommand({ file: 'cat', args: [], env: {}, inputPath: join(dir, 'gone') }, collect().hooks)).error).toMatch(/stdinPath/)
   })
 
+  it.skipIf(process.getuid?.() !== 0)('switches to the given uid and gid (a root worker running a task as its user)', async () => {
+    const c = collect()
+    expect(await spawnCommand({ file: 'sh', args: ['-c', 'id -u; id -g'], cwd: '/', env: {}, uid: 65534, gid: 65534 }, c.hooks)).toMatchObject({ code: 0 })
+    expect(c.text('stdout')).toBe('65534\n65534\n')
+  })
+
   it('lets commands inherit none of its pipes (its input, output and guard pipes)', async () => {
     const c = collect()
     let own = new Set<string | null>()

@@ -42,7 +42,8 @@ export const shellPattern: Pattern = {
       {
         file: program as string,
         args: rest,
-        cwd: t.cwd ?? undefined,
+        // This process's cwd now (a spawner keeps the one it started with).
+        cwd: t.cwd ?? process.cwd(),
         env,
         ...runAs(t),
         ...(stdin !== undefined ? { input: typeof stdin === 'string' ? Buffer.from(stdin) : stdin } : t.stdinPath ? { inputPath: t.stdinPath } : {}),
