@@ -5,8 +5,8 @@
  * commands still running and exits: no task outlives its worker. Each group is also listed
  * with a group guard (group-guard.ts) of this process as soon as it exists, which kills the
  * groups if this process dies without a chance to (SIGKILL, the OOM killer), with or without
- * the worker. It imports nothing but Node:
- * the smaller its heap, the cheaper each fork.
+ * the worker. Besides Node's modules it imports only two small ones of this package: the
+ * smaller its heap, the cheaper each fork.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
@@ -29,7 +29,10 @@ function send(type: number, ref: number, payload?: Uint8Array): void {
   write(encodeFrame(type, ref, payload))
 }
 
-/** Writes frames to the worker, pausing the commands' output while its side of the pipe is full. */
+/**
+ * Writes frames to the worker, pausing the commands' output while its side of the pipe is full.
+ * (Node makes a stdout pipe blocking on Linux: there a full pipe blocks the write instead.)
+ */
 function write(frames: Buffer): void {
   if (!out.write(frames) && !blocked) {
     blocked = true
