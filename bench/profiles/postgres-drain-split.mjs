@@ -7,7 +7,7 @@
  * (pg_stat_user_functions, with track_functions on for this broker's connections).
  * With `--profile FILE`, a V8 CPU profile of the drain alone is written to FILE (read it with
  * bench/lib/profile-summary.mjs).
- *   node bench/profiles/postgres-drain-split.mjs [--tasks 10000] [--concurrency 32] [--profile FILE]
+ *   node bench/profiles/postgres-drain-split.mjs [--tasks 10000] [--concurrency 32] [--prefetch N] [--profile FILE]
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -18,7 +18,7 @@ import { Queue, Worker, task } from '@aque/core'
 import pg from 'pg'
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test'
-const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' }, profile: { type: 'string' } } })
+const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' }, prefetch: { type: 'string' }, profile: { type: 'string' } } })
 const tasks = Number(opts.tasks)
 const concurrency = Number(opts.concurrency)
 const noop = task('bench-noop', () => {})
@@ -74,12 +74,17 @@ broker.pool.options.options = '-c track_functions=all'
 await broker.init()
 await broker.ready()
 const queue = new Queue({ broker })
-const worker = new Worker(broker, { concurrency })
+// --prefetch: the worker's claim-ahead (its default is the concurrency).
+const worker = new Worker(broker, { concurrency, ...(opts.prefetch ? { prefetch: Number(opts.prefetch) } : {}) })
 await queue.submitMany(Array.from({ length: 500 }, () => ({ func: noop })))
 await worker.runToEnd()
 await queue.submitMany(Array.from({ length: tasks }, () => ({ func: noop })))
 
-const claims = meter(broker, '_claim', (_args, out) => out.tasks.length)
+const limits = new Map()
+const claims = meter(broker, '_claim', (args, out) => {
+  limits.set(args[0].limit, (limits.get(args[0].limit) ?? 0) + 1)
+  return out.tasks.length
+})
 const finishes = meter(broker, 'finishBatch', (args) => args[0].length)
 const admin = new pg.Client({ connectionString: SERVER })
 await admin.connect()
@@ -129,6 +134,7 @@ for (const [name, s] of [
 ]) {
   console.log(`${name}: ${s.calls} calls, ${fmt(s.items / Math.max(1, s.calls))} tasks/call, ${fmt(s.ms / Math.max(1, s.calls))} ms/call send-to-reply, ${fmt(s.ms)} ms in all`)
 }
+console.log(`claim limits asked (limit: times): ${[...limits].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([l, n]) => `${l}: ${n}`).join(', ')}`)
 console.log('server time per function during the drain (ms in all, ms per call, self ms):')
 for (const r of fnAfter) {
   const b = before.get(r.funcname) ?? { calls: 0, total: 0, self: 0 }

@@ -296,10 +296,11 @@ export class PostgresBroker extends BaseBroker {
       const call = finishCall(this.s, finishing.items)
       const n = call.values.length
       // claim_top takes the finish's result as an argument (times 0), so that it runs after it.
+      // The result comes once, on the first row (it is an array as long as the batch).
       const { rows } = await this.query(
         `${call.name}-claim-top`,
-        `SELECT f.applied, c.* FROM ${call.expr} AS f(applied),
-           LATERAL ${this.s}.claim_top($${n + 1}::text, $${n + 2}::integer, $${n + 3}::bigint, $${n + 4}::bigint + 0 * cardinality(f.applied)) AS c`,
+        `SELECT CASE WHEN c.ordinality = 1 THEN f.applied END AS applied, c.* FROM ${call.expr} AS f(applied),
+           LATERAL ${this.s}.claim_top($${n + 1}::text, $${n + 2}::integer, $${n + 3}::bigint, $${n + 4}::bigint + 0 * cardinality(f.applied)) WITH ORDINALITY AS c`,
         [...call.values, worker, limit, leaseMs, now],
       )
       finishing.settle(call.applied(rows[0]?.applied))
