@@ -19,6 +19,7 @@ const COLUMNS = [
   { label: 'backlog ratio', scenario: 'backlog', metric: 'ratio', digits: 2 },
   { label: 'peak RSS MB', scenario: 'memory', metric: 'peakRssMB', digits: 0, fallback: 'drain' },
   { label: '1,000 × true s', scenario: 'shell', metric: 'seconds', digits: 2 },
+  { label: '× xargs -P2', scenario: 'shell', metric: 'ratio', digits: 2 },
 ]
 
 /**

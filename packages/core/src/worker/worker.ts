@@ -136,7 +136,7 @@ export class Worker {
   private usedCpus = 0
   private usedMemory = 0
   /** Reservations of the candidates accepted during the claim in flight, and their count. */
-  private readonly claiming = { cpus: 0, memory: 0, count: 0, slots: 0 }
+  private readonly claiming: { cpus: number; memory: number; count: number; slots: number; lastSize: { cpus: number; memory: number } | null } = { cpus: 0, memory: 0, count: 0, slots: 0, lastSize: null }
   /** Tasks claimed ahead of free slots (see `prefetch`). */
   private readonly ahead: ClaimAhead
   /** Tasks started by the loop running now. */
@@ -152,6 +152,13 @@ export class Worker {
   private mayHaveWork = true
   /** A candidate of the claim in flight was refused (it stays ready for later). */
   private refusedAny = false
+  /**
+   * CPUs and memory of the last candidate a claim looked at, when it reserves some: the next
+   * claims ask for no more tasks than such ones fit in what is free, so that a worker of 2
+   * CPUs running shell tasks does not claim 32 to hand 30 back (a broker then looks through
+   * the rest one by one). Null when the last one reserved nothing (function tasks: no cap).
+   */
+  private roomNeed: { cpus: number; memory: number } | null = null
   private wakeUp: (() => void) | null = null
   private wakePending = false
   private mode: 'one' | 'end' | 'forever' = 'end'
@@ -323,7 +330,10 @@ export class Worker {
           const ahead = mode === 'one' ? 0 : this.ahead.room
           if (free <= 0 && ahead <= 0) break
           if (mode === 'forever' && !this.mayHaveWork) break
-          const limit = mode === 'one' ? 1 : Math.max(0, free) + ahead
+          const wanted = mode === 'one' ? 1 : Math.max(0, free) + ahead
+          const limit = this.capForRoom(wanted)
+          // Nothing the size of the last task looked at fits now: a run's end wakes the loop.
+          if (limit === 0) break
           const result = await this.claim(limit, Math.max(0, free))
           if (!result) {
             failed = true
@@ -394,12 +404,23 @@ export class Worker {
       .catch((err: unknown) => this.onError(err)) // their leases expire: another worker runs them
   }
 
+  /** At most as many tasks as fit in what is free, sized like the last one a claim looked at. */
+  private capForRoom(limit: number): number {
+    const need = this.roomNeed
+    if (!need) return limit
+    const byCpus = need.cpus > 0 ? Math.floor((this.capacity.cpus - this.usedCpus) / need.cpus + 1e-9) : limit
+    const byMemory = need.memory > 0 ? Math.floor((this.capacity.memory - this.usedMemory) / need.memory) : limit
+    // A preempting worker must still see the next task when it is full: it may be urgent.
+    return Math.max(this.preemption ? 1 : 0, Math.min(limit, byCpus, byMemory))
+  }
+
   /** One claim; null (after telling `onError`) if the broker failed. */
   private async claim(limit: number, slots: number): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null } | null> {
     this.claiming.cpus = 0
     this.claiming.memory = 0
     this.claiming.count = 0
     this.claiming.slots = slots
+    this.claiming.lastSize = null
     this.refusedAny = false
     const seq = this.workSeq
     try {
@@ -407,6 +428,8 @@ export class Worker {
       const result = this.localFirst ? await this.localFirst.claim(this.broker, request, this.fits) : await this.broker.claim({ ...request, accept: this.fits })
       this.failures = 0
       if (this.workSeq === seq) this.mayHaveWork = result.tasks.length >= limit || this.refusedAny || result.nextRunAt !== null
+      const size = this.claiming.lastSize as { cpus: number; memory: number } | null // set by `fits` meanwhile
+      if (size) this.roomNeed = size.cpus > 0 || size.memory > 0 ? size : null
       return result
     } catch (err) {
       this.failures++
@@ -440,6 +463,7 @@ export class Worker {
     const cpus = cpusNeeded(task, this.capacity)
     const memory = memoryNeeded(task)
     const { claiming } = this
+    claiming.lastSize = { cpus, memory }
     if (this.preemption && !this.preemption.makeRoom(task, cpus, memory)) {
       this.refusedAny = true // kept for a suspended task: it stays ready for a later claim
       return false
