@@ -6,8 +6,9 @@
  * call, ms from send to reply) and the server time of each plpgsql function
  * (pg_stat_user_functions, with track_functions on for this broker's connections).
  * With `--profile FILE`, a V8 CPU profile of the drain alone is written to FILE (read it with
- * bench/lib/profile-summary.mjs).
- *   node bench/profiles/postgres-drain-split.mjs [--tasks 10000] [--concurrency 32] [--prefetch N] [--profile FILE]
+ * bench/lib/profile-summary.mjs); with `--heap FILE`, a sampling heap profile of what the drain
+ * allocates (garbage included), summarised by function and by package on stdout.
+ *   node bench/profiles/postgres-drain-split.mjs [--tasks 10000] [--concurrency 32] [--prefetch N] [--start-on-wake] [--profile FILE | --heap FILE]
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -18,26 +19,34 @@ import { Queue, Worker, task } from '@aque/core'
 import pg from 'pg'
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test'
-const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' }, prefetch: { type: 'string' }, profile: { type: 'string' } } })
+const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' }, prefetch: { type: 'string' }, 'start-on-wake': { type: 'boolean', default: false }, profile: { type: 'string' }, heap: { type: 'string' } } })
 const tasks = Number(opts.tasks)
 const concurrency = Number(opts.concurrency)
 const noop = task('bench-noop', () => {})
 const now = () => Number(process.hrtime.bigint()) / 1e6
 
-/** CPU seconds of every process named postgres, reaped backends included (via the postmaster). */
+/** CPU seconds of a process (its own and its reaped children's), 0 if it is gone. */
+function processCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100
+  } catch {
+    return 0 // ended meanwhile
+  }
+}
+
+/** CPU seconds of every process named postgres (other sessions' included), reaped backends too. */
 function serverCpu() {
-  let ticks = 0
+  let total = 0
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += processCpu(pid)
     } catch {
-      // the process ended meanwhile
+      // ended meanwhile
     }
   }
-  return ticks / 100
+  return total
 }
 
 /** CPU seconds of this process's main thread (the JS thread; GC and I/O helper threads excluded). */
@@ -45,6 +54,26 @@ function mainThreadCpu() {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(f[11]) + Number(f[12])) / 100
+}
+
+/** Prints what the sampled allocations add up to, per task, by package and by function. */
+function summariseAllocations(profile, ran) {
+  const byFunction = new Map()
+  const byPackage = new Map()
+  const add = (map, key, n) => map.set(key, (map.get(key) ?? 0) + n)
+  const walk = (node) => {
+    const { functionName, url, lineNumber } = node.callFrame
+    const where = url.replace(/^.*\/work\/main\//, '')
+    add(byFunction, `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`, node.selfSize)
+    add(byPackage, where.replace(/node_modules\/((@[^/]+\/)?[^/]+)\/.*/, '$1').replace(/^packages\/([^/]+)\/.*/, '@aque/$1') || '(no script)', node.selfSize)
+    for (const child of node.children ?? []) walk(child)
+  }
+  walk(profile.head)
+  const total = [...byPackage.values()].reduce((a, b) => a + b, 0)
+  console.log(`allocated ${Math.round(total / ran)} bytes per task (sampled, garbage included)`)
+  for (const map of [byPackage, byFunction]) {
+    for (const [key, n] of [...map].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${String(Math.round(n / ran)).padStart(6)} B/task  ${key}`)
+  }
 }
 
 /** Wraps `obj[name]` (an async method) to count calls, items per call and ms per call. */
@@ -67,7 +96,8 @@ function meter(obj, name, itemsOf) {
 }
 
 const schema = `aque_split_${randomBytes(6).toString('hex')}`
-const broker = new PostgresBroker(`${SERVER}?schema=${schema}`)
+// Named, so that the server processes of this broker's connections can be told apart.
+const broker = new PostgresBroker(`${SERVER}?schema=${schema}&application_name=${schema}`)
 // track_functions for this broker's own connections only (a superuser setting), given as a
 // startup option to every connection its pool opens.
 broker.pool.options.options = '-c track_functions=all'
@@ -76,6 +106,15 @@ await broker.ready()
 const queue = new Queue({ broker })
 // --prefetch: the worker's claim-ahead (its default is the concurrency).
 const worker = new Worker(broker, { concurrency, ...(opts.prefetch ? { prefetch: Number(opts.prefetch) } : {}) })
+if (opts['start-on-wake']) {
+  // Experiment for the core Worker: tasks claimed ahead start as soon as slots free up (when a
+  // run ends), not only between claims (the loop waits for its claim meanwhile).
+  const wake = worker.wake
+  worker.wake = () => {
+    worker.startWaiting()
+    wake()
+  }
+}
 await queue.submitMany(Array.from({ length: 500 }, () => ({ func: noop })))
 await worker.runToEnd()
 await queue.submitMany(Array.from({ length: tasks }, () => ({ func: noop })))
@@ -98,13 +137,22 @@ const functionStats = async () =>
 // A backend hands its statistics to the shared view within 10 s of going idle (PGSTAT_IDLE_INTERVAL).
 await new Promise((r) => setTimeout(r, 11_000))
 const fnBefore = await functionStats()
+/** The server processes of this broker's connections (its pool and its listener). */
+const ownBackends = async () => (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [schema])).rows.map((r) => r.pid)
+const own0 = new Map((await ownBackends()).map((pid) => [pid, processCpu(pid)]))
 claims.on = finishes.on = true
 
-const session = opts.profile ? new Session() : null
+const session = opts.profile || opts.heap ? new Session() : null
 if (session) {
   session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.start')
+  if (opts.profile) {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+  } else {
+    await session.post('HeapProfiler.enable')
+    const all = { includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, ...all })
+  }
 }
 const cpu0 = process.cpuUsage()
 const main0 = mainThreadCpu()
@@ -113,12 +161,15 @@ const t0 = now()
 const ran = await worker.runToEnd()
 const wall = now() - t0
 const server = serverCpu() - server0
+let own = 0
+for (const pid of await ownBackends()) own += processCpu(pid) - (own0.get(pid) ?? 0)
 const cpu = process.cpuUsage(cpu0)
 const main = mainThreadCpu() - main0
 if (session) {
-  const { profile } = await session.post('Profiler.stop')
-  writeFileSync(opts.profile, JSON.stringify(profile))
+  const { profile } = await session.post(opts.profile ? 'Profiler.stop' : 'HeapProfiler.stopSampling')
+  writeFileSync(opts.profile ?? opts.heap, JSON.stringify(profile))
   session.disconnect()
+  if (opts.heap) summariseAllocations(profile, ran)
 }
 claims.on = finishes.on = false
 
@@ -127,7 +178,7 @@ const fnAfter = await functionStats()
 const before = new Map(fnBefore.map((r) => [r.funcname, r]))
 const fmt = (x) => Math.round(x * 10) / 10
 console.log(`ran ${ran} tasks in ${fmt(wall)} ms: ${Math.round((ran * 1000) / wall)} tasks/s; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
-console.log(`node CPU ${fmt((cpu.user + cpu.system) / 1000)} ms (user ${fmt(cpu.user / 1000)}, sys ${fmt(cpu.system / 1000)}; main thread ${fmt(main * 1000)}); server CPU ${fmt(server * 1000)} ms (10 ms ticks, all backends)`)
+console.log(`node CPU ${fmt((cpu.user + cpu.system) / 1000)} ms (user ${fmt(cpu.user / 1000)}, sys ${fmt(cpu.system / 1000)}; main thread ${fmt(main * 1000)}); server CPU ${fmt(own * 1000)} ms in this broker's ${own0.size} connections, ${fmt(server * 1000)} ms in all PostgreSQL processes (10 ms ticks)`)
 for (const [name, s] of [
   ['claims', claims],
   ['finish batches', finishes],
