@@ -1,0 +1,52 @@
+/**
+ * PostgreSQL only: `submit` reads its per-task arrays side by side in one pass (migration 9);
+ * every column of every task of a batch must line up with its own prototype, whichever fields
+ * are null, with dependencies inside the batch and outside it.
+ */
+import { Queue, task } from '@aque/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { PostgresBroker } from '../src/index.js'
+import { freshBroker } from './helpers.js'
+
+const noop = task('pg-submit.noop', () => null)
+
+const brokers: PostgresBroker[] = []
+afterEach(async () => {
+  for (const b of brokers.splice(0)) {
+    await b.destroy()
+    await b.close()
+  }
+})
+
+describe('postgres submit', () => {
+  it('a mixed batch stores each field on its own task, dependencies and readiness included', async () => {
+    const b = await freshBroker()
+    brokers.push(b)
+    const queue = new Queue({ broker: b })
+    const [outside] = await queue.submitMany([{ func: noop }])
+    const later = Date.now() + 3_600_000
+    const batch = await queue.submitMany([
+      { func: noop, args: [1], priority: 7, name: 'first' },
+      { func: noop, args: ['two'], kwargs: { k: 2 }, runAt: new Date(later), duration: 2.5 },
+      { func: noop, stdin: 'in', dependencies: [{ func: noop, args: [3], tag: 'x' }], user: 'someone' },
+      { func: noop, dependencies: [outside?.id as number], priority: 1 },
+    ])
+    const ids = batch.map((f) => f.id)
+    const got = await b.fetch(ids)
+    const rows = ids.map((id) => got.get(id))
+    // The nested prototype is created first (a dependency has the smaller id), then its dependent.
+    expect(rows.map((r) => r?.name ?? null)).toEqual(['first', null, null, null])
+    expect(rows.map((r) => r?.args)).toEqual([[1], ['two'], [], []])
+    expect(rows.map((r) => r?.priority)).toEqual([7, 1000, 1000, 1])
+    expect(rows[1]).toMatchObject({ kwargs: { k: 2 }, runAt: later, duration: 2.5 })
+    expect(rows[2]).toMatchObject({ stdin: 'in', user: 'someone' })
+    const nested = rows[2]?.dependencies[0] as number
+    expect(nested).toBe(ids[2] - 1)
+    expect((await b.fetch([nested])).get(nested)).toMatchObject({ args: [3], extra: { tag: 'x' } })
+    expect(rows[3]?.dependencies).toEqual([outside?.id])
+    // Ready now: the first and the nested one (its dependent waits on it; the last waits on
+    // `outside`; the second waits for its time).
+    const claimed = await b.claim({ worker: 'w', limit: 10, leaseMs: 30_000 })
+    expect(claimed.tasks.map((t) => t.id).sort((x, y) => x - y)).toEqual([outside?.id, ids[0], nested].sort((x, y) => (x as number) - (y as number)))
+  })
+})
