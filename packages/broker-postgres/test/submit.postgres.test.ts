@@ -40,8 +40,8 @@ describe('postgres submit', () => {
     expect(rows.map((r) => r?.priority)).toEqual([7, 1000, 1000, 1])
     expect(rows[1]).toMatchObject({ kwargs: { k: 2 }, runAt: later, duration: 2.5 })
     expect(rows[2]).toMatchObject({ stdin: 'in', user: 'someone' })
-    const nested = rows[2]?.dependencies[0] as number
-    expect(nested).toBe(ids[2] - 1)
+    const nested = rows[2]?.dependencies?.[0] as number
+    expect(nested).toBe((ids[2] as number) - 1)
     expect((await b.fetch([nested])).get(nested)).toMatchObject({ args: [3], extra: { tag: 'x' } })
     expect(rows[3]?.dependencies).toEqual([outside?.id])
     // Ready now: the first and the nested one (its dependent waits on it; the last waits on
