@@ -102,6 +102,20 @@ async function start({ schema, preset, utils, client }) {
   return { schema, utils, client, runner, ran, add }
 }
 
+/**
+ * A prepared schema with its runner started, or nothing left behind if it could not start.
+ * @param {{ batched?: boolean, concurrency?: number }} [options]
+ */
+async function startFresh(options) {
+  const prepared = await prepare(options)
+  try {
+    return await start(prepared)
+  } catch (err) {
+    await tearDown(prepared)
+    throw err
+  }
+}
+
 /** @param {{ schema: string, utils: { release(): Promise<void> }, client: import('pg').Client, runner?: { stop(): Promise<void> } }} side */
 async function tearDown({ schema, utils, client, runner }) {
   await runner?.stop()
@@ -115,11 +129,7 @@ async function tearDown({ schema, utils, client, runner }) {
  * @returns {Promise<{ tasksPerSec: number, submitPerSec: number }>}
  */
 async function drainOnce(tasks, concurrency, batched) {
-  const prepared = await prepare({ batched, concurrency })
-  const side = await start(prepared).catch(async (err) => {
-    await tearDown(prepared)
-    throw err
-  })
+  const side = await startFresh({ batched, concurrency })
   try {
     const finished = side.ran(tasks)
     const t0 = nowMs()
@@ -148,7 +158,7 @@ export default {
 
     /** @param {{ roundTrips: number }} options */
     async latency({ roundTrips }) {
-      const side = await start(await prepare())
+      const side = await startFresh()
       try {
         /** @type {number[]} */
         const samples = []
