@@ -83,6 +83,25 @@ it('hands tasks claimed ahead back when it stops', async () => {
   expect(await Promise.all(shorts.map((f) => statusOf(broker, f.id)))).toEqual(['pending', 'pending'])
 })
 
+it('never starts a task killed while it waited claimed ahead', async () => {
+  const broker = new MemoryBroker()
+  const queue = new Queue({ broker })
+  const worker = new Worker(broker, { concurrency: 1, prefetch: 1 })
+  const running = worker.runForever()
+  await queue.submitEx({ func: gate, priority: 2000 })
+  let ran = false
+  const victim = await queue.submit(() => {
+    ran = true
+  })
+  await expect.poll(() => statusOf(broker, victim.id)).toBe('running')
+  await broker.kill([victim.id])
+  release()
+  await worker.stop()
+  await running
+  expect(await statusOf(broker, victim.id)).toBe('killed')
+  expect(ran).toBe(false)
+})
+
 it('rejects a prefetch that is not a whole number ≥ 0', () => {
   expect(() => new Worker(new MemoryBroker(), { prefetch: -1 })).toThrow(/prefetch/)
   expect(() => new Worker(new MemoryBroker(), { prefetch: 1.5 })).toThrow(/prefetch/)

@@ -24,7 +24,7 @@ export interface ProgressEvent {
   total: number | null
   message: string | null
 }
-/** Payload of `task_signal.<id>`: a request to signal the process running the task. */
+/** Payload of `task_signal.<id>` (also heard by `task_signal` listeners): a request to signal the process running the task. */
 export interface SignalEvent {
   id: number
   signal: string
@@ -85,6 +85,8 @@ export class EventHub {
       }
       return
     }
+    // One listener may hear the signals of every task (a worker routes them by id).
+    if (event.startsWith('task_signal.')) this.deliver('task_signal', payload)
     this.deliver(event, payload)
   }
 

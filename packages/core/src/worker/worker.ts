@@ -269,6 +269,17 @@ export class Worker {
     w?.()
   }
 
+  /**
+   * Signals for the tasks of this worker, all through one listener: a running task's process
+   * gets it; a task killed while it waits claimed ahead is dropped (the broker has it killed).
+   */
+  private onSignal = (payload: unknown): void => {
+    const { id, signal } = payload as SignalEvent
+    const run = this.running.get(id)
+    if (run) this.signal(run, signal)
+    else if (TERMINATING.has(signal)) this.ahead.remove(id)
+  }
+
   private onNewWork = (): void => {
     this.workSeq++
     this.mayHaveWork = true
@@ -314,6 +325,7 @@ export class Worker {
     await this.loadImports()
     this.mayHaveWork = true
     const offWork = this.broker.on('new_work', this.onNewWork)
+    const offSignals = this.broker.on('task_signal', this.onSignal)
     const heartbeat = setInterval(() => void this.renewLeases(), this.heartbeatMs)
     const reaper = setInterval(() => void this.broker.reapExpired().catch(() => {}), Math.max(50, this.leaseMs / 2))
     heartbeat.unref()
@@ -371,6 +383,7 @@ export class Worker {
       }
     } finally {
       offWork()
+      offSignals()
       clearInterval(heartbeat)
       clearInterval(reaper)
       this.pool?.close()
@@ -505,7 +518,6 @@ export class Worker {
     this.started++
     this.running.set(record.id, run)
     this.reserve(run)
-    const offSignal = this.broker.on(`task_signal.${record.id}`, (payload) => this.signal(run, (payload as SignalEvent).signal))
     this.execute(run)
       .catch((err: unknown) => {
         // Could not record the outcome (broker unreachable past the lease): the lease will
@@ -513,7 +525,6 @@ export class Worker {
         process.emitWarning(`aque worker ${this.id}: task ${record.id}: ${(err as Error).message}`)
       })
       .finally(() => {
-        offSignal()
         this.running.delete(record.id)
         if (run.ending) this.ending--
         else this.release(run)
