@@ -34,7 +34,9 @@ export interface WorkerOptions {
    * Tasks claimed ahead of free slots while the tasks run are short (under 10 ms on average)
    * and reserve no CPU or memory: the broker prepares the next batch while this one runs.
    * A task that waits longer than `prefetchWaitMs` for a slot goes back to `pending`. 0: off.
-   * @default concurrency
+   * Larger batches spread the cost of a claim over more tasks (Redis, 30,000 no-op tasks,
+   * concurrency 32: 25k tasks/s with 32, 28k with 96, 33k with 224).
+   * @default 8 × concurrency
    */
   prefetch?: number
   /** Longest a task claimed ahead waits for a slot before it is handed back, ms. @default 1000 */
@@ -182,7 +184,7 @@ export class Worker {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for them
     if (this.id === '' || /[\u0000-\u001f]/.test(this.id)) throw new ValidationError(`id: expected a name without control characters, got ${JSON.stringify(this.id)}`)
     this.concurrency = positive(options.concurrency ?? 32, 'concurrency')
-    const prefetch = options.prefetch ?? this.concurrency
+    const prefetch = options.prefetch ?? 8 * this.concurrency
     if (!Number.isSafeInteger(prefetch) || prefetch < 0) throw new ValidationError(`prefetch: expected a whole number ≥ 0, got ${String(prefetch)}`)
     this.ahead = new ClaimAhead(prefetch, positive(options.prefetchWaitMs ?? 1000, 'prefetchWaitMs'))
     this.capacity = {
@@ -567,6 +569,8 @@ export class Worker {
       this.wakePending = true
       setImmediate(() => {
         this.wakePending = false
+        // Tasks claimed ahead take the freed slots now, not after the claim in flight returns.
+        if (this.active) this.startWaiting()
         this.wake()
       })
     }
