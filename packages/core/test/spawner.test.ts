@@ -125,7 +125,9 @@ describe('spawner', () => {
   it('lets commands inherit none of its pipes (its input, output and guard pipes)', async () => {
     const c = collect()
     let own = new Set<string | null>()
-    const listFds = 'cd /proc/$$/fd && for f in *; do echo "$f $(readlink $f)"; done'
+    // It lingers first, so that it is still there when its pid arrives (a command that ends
+    // within a few ms reports its pid with its exit).
+    const listFds = 'sleep 0.3; cd /proc/$$/fd && for f in *; do echo "$f $(readlink $f)"; done'
     await spawnCommand({ file: 'sh', args: ['-c', listFds], env: {} }, {
       ...c.hooks,
       onPid(pid) {
