@@ -613,8 +613,12 @@ export class Worker {
 
   private async execute(run: Run): Promise<void> {
     const { record } = run
-    const writer = new OutputWriter(this.broker, record.id)
-    const write = (stream: string, data: Uint8Array | string) => writer.write(stream, data)
+    // Made on first write: most function tasks write nothing.
+    let writer: OutputWriter | null = null
+    const write = (stream: string, data: Uint8Array | string) => {
+      writer ??= new OutputWriter(this.broker, record.id)
+      writer.write(stream, data)
+    }
     let outcome: Outcome
     try {
       const pattern = lookupPattern(record.pattern)
@@ -655,13 +659,14 @@ export class Worker {
       } else {
         result = encode(await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx))), 'result')
       }
-      await this.stopSampler(run)
-      await checkExpectations(record)
-      await writer.close()
+      // Each await costs a turn and promises: only for what there is to do.
+      if (run.sampler) await this.stopSampler(run)
+      if (record.expects) await checkExpectations(record)
+      if (writer) await (writer as OutputWriter).close()
       outcome = { status: 'success', result }
     } catch (err) {
-      await this.stopSampler(run)
-      await writer.close().catch(() => {})
+      if (run.sampler) await this.stopSampler(run)
+      if (writer) await (writer as OutputWriter).close().catch(() => {})
       outcome = this.failure(run, err)
     }
     if (run.lost) return
