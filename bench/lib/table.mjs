@@ -12,6 +12,7 @@ import { median } from './measure.mjs'
 /** Columns: label, the scenario and metric read, how to print it. `peakRssMB` falls back to drain. */
 const COLUMNS = [
   { label: 'drain tasks/s', scenario: 'drain', metric: 'tasksPerSec', digits: 0 },
+  { label: 'batched drain tasks/s', scenario: 'drain', metric: 'batchedTasksPerSec', digits: 0 },
   { label: 'submit tasks/s', scenario: 'drain', metric: 'submitPerSec', digits: 0 },
   { label: 'latency p50 µs', scenario: 'latency', metric: 'p50us', digits: 1 },
   { label: 'p90 µs', scenario: 'latency', metric: 'p90us', digits: 1 },
@@ -46,11 +47,15 @@ export function renderGroup(group, systems, records) {
     if (i < 0) i = notes.push(text) - 1
     return `[${i + 1}]`
   }
-  const header = ['system', ...COLUMNS.map((c) => c.label)]
-  const rows = systems.map((s) => {
+  const allHeader = ['system', ...COLUMNS.map((c) => c.label)]
+  const allRows = systems.map((s) => {
     if (s.unreachable) return [s.name, `unreachable ${note(`${group} server ${s.unreachable}: nothing was run`)}`, ...COLUMNS.slice(1).map(() => '—')]
     return [s.name, ...COLUMNS.map((c) => cell(s, c, records, note))]
   })
+  // A column no system of the group has (e.g. Graphile's batched drain elsewhere) is left out.
+  const keep = allHeader.map((_, i) => i === 0 || allRows.some((r) => r[i] !== '—'))
+  const header = allHeader.filter((_, i) => keep[i])
+  const rows = allRows.map((r) => r.filter((_, i) => keep[i]))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (/** @type {string[]} */ cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
   const out = [`### ${group}`, '', line(header), `|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`]
