@@ -5,24 +5,12 @@
  * round trip claim, which no other broker has.
  */
 import { Queue, encode, task } from '@aque/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { PostgresBroker } from '../src/index.js'
-import { freshBroker, sqlClient } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { brokersPerTest, sqlClient } from './helpers.js'
 
 const noop = task('pg-claim.noop', () => null)
 
-const brokers: PostgresBroker[] = []
-afterEach(async () => {
-  for (const b of brokers.splice(0)) {
-    await b.destroy()
-    await b.close()
-  }
-})
-async function broker(): Promise<PostgresBroker> {
-  const b = await freshBroker()
-  brokers.push(b)
-  return b
-}
+const broker = brokersPerTest()
 
 describe('postgres claim', () => {
   it('a claim that gets nothing because the ready task is locked by another transaction reports now as nextRunAt', async () => {

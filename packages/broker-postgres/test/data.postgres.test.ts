@@ -4,25 +4,13 @@
  * be terminated by the server: each is handled by this broker and checked here against it.
  */
 import { Queue, type StatusEvent, Worker, encode, task } from '@aque/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { PostgresBroker } from '../src/index.js'
-import { freshBroker, sqlClient } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { brokersPerTest, sqlClient } from './helpers.js'
 
 const echo = task('pg-data.echo', (...values: unknown[]) => values)
 const shout = task('pg-data.shout', (text: string) => `${text}\u0000!`)
 
-const brokers: PostgresBroker[] = []
-afterEach(async () => {
-  for (const b of brokers.splice(0)) {
-    await b.destroy()
-    await b.close()
-  }
-})
-async function broker(): Promise<PostgresBroker> {
-  const b = await freshBroker()
-  brokers.push(b)
-  return b
-}
+const broker = brokersPerTest()
 
 function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined

@@ -5,25 +5,14 @@
  * statement, before it claims. No other broker batches this way.
  */
 import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { PostgresBroker } from '../src/index.js'
-import { freshBroker } from './helpers.js'
+import { brokersPerTest } from './helpers.js'
 
 const noop = task('pg-finish.noop', () => null)
 
-const brokers: PostgresBroker[] = []
-afterEach(async () => {
-  for (const b of brokers.splice(0)) {
-    await b.destroy()
-    await b.close()
-  }
-})
-async function broker(): Promise<PostgresBroker> {
-  const b = await freshBroker()
-  brokers.push(b)
-  await b.ready()
-  return b
-}
+const fresh = brokersPerTest()
+const broker = () => fresh({ listening: true })
 
 /** Collects the `task_status` messages of one status until `until` holds. */
 function collect(b: PostgresBroker, status: string) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { afterEach } from 'vitest'
 import { PostgresBroker } from '../src/index.js'
 
 /** The server every test of this package uses. */
@@ -22,4 +23,24 @@ export async function sqlClient(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: SERVER })
   await client.connect()
   return client
+}
+
+/**
+ * Fresh brokers for the tests of a file, destroyed and closed after each test: call at the top
+ * level of the file; the function it returns makes one (`ready()` too when `listening`).
+ */
+export function brokersPerTest(): (options?: { listening?: boolean }) => Promise<PostgresBroker> {
+  const brokers: PostgresBroker[] = []
+  afterEach(async () => {
+    for (const b of brokers.splice(0)) {
+      await b.destroy()
+      await b.close()
+    }
+  })
+  return async (options = {}) => {
+    const b = await freshBroker()
+    brokers.push(b)
+    if (options.listening) await b.ready()
+    return b
+  }
 }

@@ -4,24 +4,16 @@
  * are null, with dependencies inside the batch and outside it.
  */
 import { Queue, task } from '@aque/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { PostgresBroker } from '../src/index.js'
-import { freshBroker } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { brokersPerTest } from './helpers.js'
 
 const noop = task('pg-submit.noop', () => null)
 
-const brokers: PostgresBroker[] = []
-afterEach(async () => {
-  for (const b of brokers.splice(0)) {
-    await b.destroy()
-    await b.close()
-  }
-})
+const broker = brokersPerTest()
 
 describe('postgres submit', () => {
   it('a mixed batch stores each field on its own task, dependencies and readiness included', async () => {
-    const b = await freshBroker()
-    brokers.push(b)
+    const b = await broker()
     const queue = new Queue({ broker: b })
     const [outside] = await queue.submitMany([{ func: noop }])
     const later = Date.now() + 3_600_000

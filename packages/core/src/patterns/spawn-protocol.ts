@@ -27,8 +27,8 @@ export const FRAME = {
 
 export const HEADER_BYTES = 9
 
-/** What the worker asks a spawner to start. */
-export interface SpawnRequestJson {
+/** A command: the program, its arguments and where and as whom it runs. */
+export interface SpawnTarget {
   file: string
   args: string[]
   cwd?: string
@@ -36,6 +36,10 @@ export interface SpawnRequestJson {
   env: Record<string, string>
   uid?: number
   gid?: number
+}
+
+/** What the worker asks a spawner to start. */
+export interface SpawnRequestJson extends SpawnTarget {
   /** `bytes`: the rest of the frame is fed to stdin, then stdin is closed. `file`: stdin reads `stdinPath`. */
   stdin: 'ignore' | 'bytes' | 'file'
   stdinPath?: string

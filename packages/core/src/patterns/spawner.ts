@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { FRAME, FrameReader, type SpawnExit, type SpawnRequestJson, encodeFrame, encodeSpawn } from './spawn-protocol.js'
+import { FRAME, FrameReader, type SpawnExit, type SpawnRequestJson, type SpawnTarget, encodeFrame, encodeSpawn } from './spawn-protocol.js'
 
 /**
  * Why a spawner: Node starts a child with fork() + exec() and blocks its event loop until the
@@ -27,14 +27,7 @@ const SPAWNER_FLAGS = ['--single-threaded']
 const IDLE_MS = 30_000
 
 /** A command to start. */
-export interface SpawnRequest {
-  file: string
-  args: string[]
-  cwd?: string
-  /** Variables set over this process's environment. */
-  env: Record<string, string>
-  uid?: number
-  gid?: number
+export interface SpawnRequest extends SpawnTarget {
   /** Bytes fed to stdin (then closed). */
   input?: Uint8Array
   /** A file stdin reads from, relative to this process's cwd. Without `input` or `inputPath`, stdin is /dev/null. */
