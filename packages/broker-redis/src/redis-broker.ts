@@ -207,14 +207,20 @@ export class RedisBroker extends BaseBroker {
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
     const { now, accept, limit } = request
-    const claimed = (tasks: TaskRecord[], nextRunAt: number | null) => ({ tasks, nextRunAt, changes: [{ status: 'running' as const, ids: tasks.map((t) => t.id) }], newWork: false })
+    // The scripts publish the claims (and the hand-backs) to the other processes; this one
+    // hears of the tasks its worker keeps now.
+    const claimed = (tasks: TaskRecord[], nextRunAt: number | null) => {
+      const result = { tasks, nextRunAt, changes: [{ status: 'running' as const, ids: tasks.map((t) => t.id) }], newWork: false }
+      this.deliverChanges(result)
+      return result
+    }
     if (this.carefulClaims > 0) {
       this.carefulClaims--
       return claimed(...(await this.claimCarefully(request, new Map(), 0)))
     }
     // One round trip: claim the top of the ready set, then hand back at once what the worker
     // refuses (rare: only tasks that do not fit it). Refusals switch to careful claims for a while.
-    const [next, ...rows] = await this.runWithPending<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, limit])
+    const [next, ...rows] = await this.runWithPending<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, limit, this.origin, this.subscribedFlag])
     if (rows.length === 0) return claimed([], next < 0 ? null : next)
     const kept = new Map<number, TaskRecord>()
     const refused: Arg[] = []
@@ -236,9 +242,8 @@ export class RedisBroker extends BaseBroker {
     const refusedCount = refused.length / 5
     if (refused.length > 0) {
       this.carefulClaims = CAREFUL_CLAIMS
-      await this.run<number>('release-1', [now, request.worker, ...refused])
+      await this.run<number>('release-1', [now, request.worker, this.origin, this.subscribedFlag, ...refused])
     }
-    this.publishRunning([...kept.keys()])
     if (refused.length > 0 && accept && kept.size < limit) {
       const [tasks] = await this.claimCarefully(request, new Map(), refusedCount)
       return claimed([...kept.values(), ...tasks], null)
@@ -249,24 +254,6 @@ export class RedisBroker extends BaseBroker {
   /** The record of a claimed task: what it was, with the claim's fields. */
   private asClaimed(record: TaskRecord, attempt: number, request: ClaimRequest): TaskRecord {
     return Object.assign(record, { status: 'running', attempt, worker: request.worker, startedAt: request.now, leaseUntil: request.now + request.leaseMs, reason: null })
-  }
-
-  /**
-   * Events of a claim by count: published for the tasks kept only, so nobody hears of a claim
-   * handed back. Not awaited (the worker starts at once), and sent with the next finishes
-   * (same write, ahead of them): commands on one connection keep their order, so this goes
-   * out before the tasks' own status changes. A lost event costs nothing:
-   * the stored status is the truth, and every waiter backs events with a slow poll.
-   */
-  private publishRunning(ids: number[]): void {
-    if (ids.length === 0) return
-    // One turn later, first in line: the finishes of tasks that end at once and the worker's
-    // next claim (runWithPending) are deferred meanwhile, so all of them share one write.
-    setImmediate(() => {
-      this.ticker.defer(() => {
-        this._publish('task_status', { ids, status: 'running' }).catch(() => {})
-      }, true)
-    })
   }
 
   /**
@@ -290,7 +277,7 @@ export class RedisBroker extends BaseBroker {
       if (rows.length < count) break
     }
     if (chosen.size === 0) return [[], nextRunAt]
-    const rows = await this.run<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, 0, ...chosen.keys()])
+    const rows = await this.run<[number, ...ClaimRow[]]>('claim-1', [now, request.leaseMs, request.worker, 0, this.origin, this.subscribedFlag, ...chosen.keys()])
     const tasks: TaskRecord[] = []
     for (const [id, attempt] of rows.slice(1) as ClaimRow[]) {
       const record = chosen.get(id)

@@ -23,10 +23,17 @@ export function scriptSources(): Map<CommandName, string> {
   return sources
 }
 
-/** The ioredis method name of a script: `append-output-1` → `aqueAppendOutput`. */
+const methodNames = new Map<CommandName, string>()
+
+/** The ioredis method name of a script: `append-output-1` → `aqueAppendOutput` (worked out once per name). */
 export function methodName(name: CommandName): string {
-  const base = name.replace(/-\d+$/, '')
-  return `aque${base.replace(/(^|-)(\w)/g, (_m, _dash, c: string) => c.toUpperCase())}`
+  let method = methodNames.get(name)
+  if (method === undefined) {
+    const base = name.replace(/-\d+$/, '')
+    method = `aque${base.replace(/(^|-)(\w)/g, (_m, _dash, c: string) => c.toUpperCase())}`
+    methodNames.set(name, method)
+  }
+  return method
 }
 
 /** Defines every script on a client (sent with EVALSHA, falling back to EVAL after a restart). */

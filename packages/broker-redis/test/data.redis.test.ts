@@ -111,6 +111,33 @@ describe('redis data', () => {
     }
   })
 
+  it('a task claimed and handed back at once is heard running, then pending again, by other processes', async () => {
+    const queue = new Queue({ broker })
+    const other = new RedisBroker(broker.toUrl())
+    const heard: Array<[number, string]> = []
+    other.on('task_status', (payload) => {
+      const event = payload as StatusEvent
+      for (const id of event.ids) heard.push([id, event.status])
+    })
+    await other.ready()
+    await broker.ready()
+    try {
+      // One CPU: the first claim takes both tasks and hands the second back.
+      const first = await queue.submitEx({ func: echo, args: ['first'], cpus: 1 })
+      const second = await queue.submitEx({ func: echo, args: ['second'], cpus: 1 })
+      const worker = new Worker(broker, { cpus: 1 })
+      const running = worker.runForever()
+      await expect.poll(() => heard.filter(([id, s]) => id === second.id && s === 'pending').length).toBeGreaterThanOrEqual(2)
+      expect(heard.filter(([id]) => id === second.id).map(([, s]) => s)).toEqual(expect.arrayContaining(['pending', 'running', 'pending']))
+      await expect(first.result({ timeout: 10_000 })).resolves.toBe('first')
+      await expect(second.result({ timeout: 10_000 })).resolves.toBe('second')
+      await worker.stop()
+      await running
+    } finally {
+      await other.close()
+    }
+  })
+
   it('completion events carry small results and errors as stored, and leave large ones out', async () => {
     const fail = task('redis-test-fail', (message: string) => {
       throw new Error(message)

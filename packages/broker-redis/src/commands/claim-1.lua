@@ -8,15 +8,17 @@
   ARGV[2]  lease length (ms)
   ARGV[3]  worker id
   ARGV[4]  count: claim the first `count` ready tasks; 0: claim the ids that follow
-  ARGV[5…] ids to claim (from peek-1, count 0)
+  ARGV[5]  origin: the caller's instance id, put in the events (see setOrigin), or ""
+  ARGV[6]  "1" if the caller listens on the events channel (see setOrigin)
+  ARGV[7…] ids to claim (from peek-1, count 0)
 
   Returns {nextRunAt, {id, attempt, hash}...}: nextRunAt is the earliest runAt of a delayed task
   when nothing was claimed, else -1; hash is the task's hash from before the claim, its HGETALL
   fields and values joined by NUL bytes (by count only; by ids, false): one reply string per
   task is much cheaper to read than an array of them. No stored value holds a NUL (codec and
   spec texts are JSON, which escapes it; worker ids are checked).
-  Publishes task_status running when claiming by ids; by count the broker publishes for the
-  tasks its worker keeps (it may hand some back with release-1 at once).
+  Publishes task_status running for the tasks claimed (a task the worker hands back at once is
+  published pending again by release-1).
 ]]
 --- @include "base"
 
@@ -24,6 +26,7 @@ local now = tonumber(ARGV[1])
 local leaseUntil = now + tonumber(ARGV[2])
 local worker = ARGV[3]
 local count = tonumber(ARGV[4])
+setOrigin(ARGV[5], ARGV[6])
 
 local out = { -1 }
 local ids = {}
@@ -68,7 +71,7 @@ if count > 0 then
     redis.call('ZADD', P .. 'leases', unpack(leased))
   end
 else
-  for i = 5, #ARGV do
+  for i = 7, #ARGV do
     local id = tonumber(ARGV[i])
     local key = tkey(id)
     local v = redis.call('HMGET', key, 'status', '_k', 'attempt')
@@ -88,5 +91,5 @@ if count > 0 and #ids == 0 then
   local first = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
   if first[2] then out[1] = tonumber(first[2]) end
 end
-if count == 0 then publishStatus('running', ids) end
+publishStatus('running', ids)
 return out

@@ -6,17 +6,21 @@
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  worker id
-  ARGV[3…] groups of 5: id, attempt of the claim, startedAt before it ("" for none), reason
+  ARGV[3]  origin: the caller's instance id, put in the events (see setOrigin), or ""
+  ARGV[4]  "1" if the caller listens on the events channel (see setOrigin)
+  ARGV[5…] groups of 5: id, attempt of the claim, startedAt before it ("" for none), reason
            before it ("" for none), reason the worker gives for refusing it ("" for none)
 
-  Returns how many were handed back. Publishes nothing (nothing was published for the claim).
+  Returns how many were handed back. Publishes task_status pending for them (the claim
+  published them running).
 ]]
 --- @include "base"
 
 local now = tonumber(ARGV[1])
 local worker = ARGV[2]
-local n = 0
-for i = 3, #ARGV, 5 do
+setOrigin(ARGV[3], ARGV[4])
+local back = {}
+for i = 5, #ARGV, 5 do
   local id = ARGV[i]
   local key = tkey(id)
   local v = redis.call('HMGET', key, 'status', 'attempt', 'worker')
@@ -35,7 +39,8 @@ for i = 3, #ARGV, 5 do
     end
     redis.call('ZREM', P .. 'leases', id)
     enqueue(id, now)
-    n = n + 1
+    back[#back + 1] = tonumber(id)
   end
 end
-return n
+publishStatus('pending', back)
+return #back
