@@ -34,6 +34,7 @@ describe('aque without a broker', () => {
     expectOneLine(await s.run(['kill', '-s', 'NOPE', '1']), 2, /not a signal/)
     expectOneLine(await s.run(['--broker', 'nonsense', 'status']), 2, /must start with a scheme/)
     expectOneLine(await s.run(['--broker', 'foo://x', 'status']), 2, /install @aque\/broker-foo/)
+    expectOneLine(await s.run(['worker', '--prefetch', '-1']), 2, /--prefetch: "-1" must be 0 or a positive integer/)
   })
 
   it('says in one line how to set a broker when tasks must outlive the process', async () => {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import type { Command } from 'commander'
 import { type Broker, Worker } from '@aque/core'
 import { type GlobalOptions, openBroker } from '../lib/broker.js'
-import { collect, positiveInteger } from '../lib/task-options.js'
+import { collect, nonNegativeInteger, positiveInteger } from '../lib/task-options.js'
 import { UsageError } from '../lib/errors.js'
 
 interface WorkerCliOptions {
@@ -20,6 +20,7 @@ interface WorkerCliOptions {
   leaseMs?: number
   preempt?: boolean
   localFirst?: boolean
+  prefetch?: number
 }
 
 type Mode = 'one' | 'end' | 'forever'
@@ -69,6 +70,7 @@ export function registerWorker(program: Command): void {
     .option('-c, --cpus <n>', "CPUs it offers to tasks (default: the machine's)")
     .option('--memory <size>', "memory it offers to tasks, e.g. 16GB (default: the machine's)")
     .option('--concurrency <n>', 'most tasks at once (default 32)', positiveInteger('--concurrency'))
+    .option('--prefetch <n>', 'short tasks claimed ahead of free slots (default 8 × concurrency; 0: none)', nonNegativeInteger('--prefetch'))
     .option('--import <module>', 'a module that defines tasks (repeat for several)', collect, [])
     .option('--reload', 'restart when an imported file changes')
     .option('--grace <ms>', 'on SIGINT/SIGTERM, how long running tasks may finish before they are killed', positiveInteger('--grace'), 10_000)
@@ -149,6 +151,7 @@ Examples:
             ...(cpus !== undefined ? { cpus } : {}),
             ...(options.memory !== undefined ? { memory: options.memory } : {}),
             ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+            ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
             ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
             ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
             ...(options.preempt ? { preempt: true } : {}),

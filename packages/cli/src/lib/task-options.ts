@@ -29,6 +29,14 @@ export function integer(name: string) {
   }
 }
 
+export function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const n = integer(name)(value)
+    if (n < 0) throw new UsageError(`${name}: "${value}" must be 0 or a positive integer`)
+    return n
+  }
+}
+
 export function positiveInteger(name: string) {
   return (value: string): number => {
     const n = integer(name)(value)
