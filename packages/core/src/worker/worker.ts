@@ -4,15 +4,14 @@ import { resolve as resolvePath } from 'node:path'
 import type { BaseBroker } from '../broker/base-broker.js'
 import type { Outcome } from '../broker/contract.js'
 import type { SignalEvent } from '../broker/events.js'
-import { EMPTY_ARGS, decode, encode } from '../codec/codec.js'
+import { decode, encode } from '../codec/codec.js'
 import { LeaseLostError, PatternMissingError, TaskKilledError, ValidationError } from '../errors/classes.js'
-import { resolveFunction } from '../functions/registry.js'
 import { registerBuiltinPatterns } from '../patterns/builtin.js'
-import { type PatternContext, lookupPattern } from '../patterns/pattern.js'
+import { lookupPattern } from '../patterns/pattern.js'
 import { parseBytes } from '../task/bytes.js'
 import type { TaskRecord } from '../task/record.js'
 import { ClaimAhead } from './claim-ahead.js'
-import { OutputWriter } from './output-writer.js'
+import { RunContext, type RunOwner } from './run-context.js'
 import { checkExpectations } from './expectations.js'
 import { detectHostIdentity } from './host-identity.js'
 import { type WorkerIdentity, currentUser, refusal } from './requirements.js'
@@ -21,7 +20,7 @@ import { LocalFirst } from './local-first.js'
 import { type PausableRun, Preemption } from './preemption.js'
 import { ProcessPool } from './process-pool.js'
 import { UsageSampler } from './usage-sampler.js'
-import { type RunningTaskContext, taskStorage } from './task-context.js'
+import { taskStorage } from './task-context.js'
 
 registerBuiltinPatterns()
 
@@ -613,60 +612,27 @@ export class Worker {
 
   private async execute(run: Run): Promise<void> {
     const { record } = run
-    // Made on first write: most function tasks write nothing.
-    let writer: OutputWriter | null = null
-    const write = (stream: string, data: Uint8Array | string) => {
-      writer ??= new OutputWriter(this.broker, record.id)
-      writer.write(stream, data)
-    }
+    let context: RunContext<Run> | null = null
     let outcome: Outcome
     try {
       const pattern = lookupPattern(record.pattern)
       if (!pattern) throw new PatternMissingError(`no pattern "${record.pattern}" is registered in worker ${this.id}`)
-      const ctx: PatternContext = {
-        record,
-        args: record.args === EMPTY_ARGS ? [] : (decode(record.args) as unknown[]),
-        kwargs: record.kwargs === null ? null : (decode(record.kwargs) as Record<string, unknown>),
-        broker: this.broker,
-        get signal() {
-          return signalOf(run)
-        },
-        resolveFunction: () => resolveFunction(record.func ?? '', record.cwd),
-        dependencyResults: () => this.dependencyResults(record),
-        write,
-        setProcess: (pid) => {
-          run.pid = pid
-          run.sampler = new UsageSampler(pid, this.usageMs, (usage) => {
-            write('usage', `${JSON.stringify({ time: Date.now(), ...usage })}\n`)
-            this.broker.usage(record.id, usage).catch(() => {})
-          })
-          run.sampler.start()
-        },
-      }
-      const context: RunningTaskContext = {
-        record,
-        broker: this.broker,
-        get signal() {
-          return signalOf(run)
-        },
-        write,
-        progress: (done, total, message) => this.broker.progress(record.id, { done, total, message }),
-        yield: () => (this.preemption ? this.preemption.yieldPoint(run, signalOf(run)) : nextTurn()),
-      }
+      const ctx = new RunContext(record, this.broker, this.runOwner, run)
+      context = ctx
       let result: string
       if (isolated(record)) {
         result = await untilKilled(run, this.runInChild(run, ctx))
       } else {
-        result = encode(await taskStorage.run(context, () => untilKilled(run, pattern.run(ctx))), 'result')
+        result = encode(await taskStorage.run(ctx, () => untilKilled(run, pattern.run(ctx))), 'result')
       }
       // Each await costs a turn and promises: only for what there is to do.
       if (run.sampler) await this.stopSampler(run)
       if (record.expects) await checkExpectations(record)
-      if (writer) await (writer as OutputWriter).close()
+      if (ctx.wrote) await ctx.closeOutput()
       outcome = { status: 'success', result }
     } catch (err) {
       if (run.sampler) await this.stopSampler(run)
-      if (writer) await (writer as OutputWriter).close().catch(() => {})
+      if (context?.wrote) await context.closeOutput().catch(() => {})
       outcome = this.failure(run, err)
     }
     if (run.lost) return
@@ -674,8 +640,22 @@ export class Worker {
     await this.broker.finish(record.id, run.attempt, outcome)
   }
 
+  /** What the contexts of this worker's runs ask of it (one object for all of them). */
+  private readonly runOwner: RunOwner<Run> = {
+    signal: (run) => signalOf(run),
+    setProcess: (run, pid, context) => {
+      run.pid = pid
+      run.sampler = new UsageSampler(pid, this.usageMs, (usage) => {
+        context.write('usage', `${JSON.stringify({ time: Date.now(), ...usage })}\n`)
+        this.broker.usage(run.record.id, usage).catch(() => {})
+      })
+      run.sampler.start()
+    },
+    yieldRun: (run) => (this.preemption ? this.preemption.yieldPoint(run, signalOf(run)) : nextTurn()),
+  }
+
   /** Runs a function task in a child process of the pool; resolves with its result's codec text. */
-  private async runInChild(run: Run, ctx: PatternContext): Promise<string> {
+  private async runInChild(run: Run, ctx: RunContext<Run>): Promise<string> {
     this.pool ??= new ProcessPool(this.imports)
     const outcome = await this.pool.run(run.record, this.broker.toUrl(), {
       write: ctx.write,
@@ -708,14 +688,6 @@ export class Worker {
     return { status: 'error', error: encodeError(err), retryAt }
   }
 
-  private async dependencyResults(record: TaskRecord): Promise<unknown[]> {
-    if (record.dependencies.length === 0) return []
-    const records = await this.broker.fetchRecords(record.dependencies, ['result'])
-    return record.dependencies.map((id) => {
-      const text = records.get(id)?.result
-      return typeof text === 'string' ? decode(text) : null
-    })
-  }
 }
 
 function nextTurn(): Promise<void> {
