@@ -313,13 +313,13 @@ export class RedisBroker extends BaseBroker {
     const [applied, newWork, ...failed] = await this.finishes.add({ now, group: [id, attempt ?? '', outcome.status, text, retryAt] })
     if (applied !== 1) return { applied: false, changes: [], newWork: false }
     const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
-    const dependentError = failed.length > 0 ? dependencyFailedText(id, outcome.status) : ''
     const changes: Changes = {
-      changes: [
-        status === 'pending' ? { status, ids: [id] } : { status, ids: [id], outcomes: { [id]: text } },
-        { status: 'error', ids: failed, outcomes: Object.fromEntries(failed.map((d) => [d, dependentError])) },
-      ],
+      changes: [status === 'pending' ? { status, ids: [id] } : { status, ids: [id], outcomes: { [id]: text } }],
       newWork: newWork === 1,
+    }
+    if (failed.length > 0) {
+      const dependentError = dependencyFailedText(id, outcome.status)
+      changes.changes.push({ status: 'error', ids: failed, outcomes: Object.fromEntries(failed.map((d) => [d, dependentError])) })
     }
     // The script published these to the other processes; this one hears them now, from the reply.
     this.deliverChanges(changes)

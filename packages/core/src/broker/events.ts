@@ -32,6 +32,9 @@ export interface SignalEvent {
 
 export type EventListener = (payload: unknown, event: string) => void
 
+/** The name of a listener for one task's status messages. */
+const PER_TASK_STATUS = /^task_status\.\d+$/
+
 /**
  * Listeners by event name, shared by every broker. Transports carry one message per base
  * event (`task_status`, `task_output.<id>`, …); the hub fans a status message out to the
@@ -40,12 +43,15 @@ export type EventListener = (payload: unknown, event: string) => void
  */
 export class EventHub {
   private readonly listeners = new Map<string, Set<EventListener>>()
+  /** Names of the form `task_status.<id>` listened to: none, and a status message skips its ids. */
+  private perTask = 0
 
   on(event: string, listener: EventListener): () => void {
     let set = this.listeners.get(event)
     if (!set) {
       set = new Set()
       this.listeners.set(event, set)
+      if (PER_TASK_STATUS.test(event)) this.perTask++
     }
     set.add(listener)
     return () => this.off(event, listener)
@@ -55,7 +61,10 @@ export class EventHub {
     const set = this.listeners.get(event)
     if (!set) return
     set.delete(listener)
-    if (set.size === 0) this.listeners.delete(event)
+    if (set.size === 0) {
+      this.listeners.delete(event)
+      if (PER_TASK_STATUS.test(event)) this.perTask--
+    }
   }
 
   /** Whether anything listens to this exact name. */
@@ -74,7 +83,7 @@ export class EventHub {
       this.deliver('task_status', payload)
       this.deliver(`task_status.${status.status}`, payload)
       // Only ids somebody waits on cost anything: most tasks have no listener.
-      if (this.listeners.size > 0) {
+      if (this.perTask > 0) {
         for (const id of status.ids) {
           const key = `task_status.${id}`
           if (this.listeners.has(key)) {
@@ -107,5 +116,6 @@ export class EventHub {
 
   clear(): void {
     this.listeners.clear()
+    this.perTask = 0
   }
 }
