@@ -85,7 +85,9 @@ export class RedisBroker extends BaseBroker {
   }
 
   /** The scripts publish the status changes and new work they make, in the same atomic step. */
-  protected override async publishChanges(): Promise<void> {}
+  protected override publishChanges(): undefined {
+    return undefined
+  }
 
   /** Runs a script; sent at once (in the current tick) once connected. */
   private run<T>(name: CommandName, args: Arg[]): Promise<T> {

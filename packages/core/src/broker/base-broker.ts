@@ -104,7 +104,8 @@ export abstract class BaseBroker implements BrokerImplementation {
   async claim(request: Omit<ClaimRequest, 'now'> & { now?: number }): Promise<ClaimResult> {
     const now = request.now ?? Date.now()
     const result = await this._claim({ ...request, now })
-    await this.publishChanges(result)
+    const published = this.publishChanges(result)
+    if (published) await published
     if (this.capabilities.trustedRecords) return { tasks: result.tasks, nextRunAt: result.nextRunAt }
     const tasks: TaskRecord[] = []
     for (const raw of result.tasks) {
@@ -140,7 +141,8 @@ export abstract class BaseBroker implements BrokerImplementation {
   /** Records how a run ended, fenced by `attempt` (null: unfenced). False if the run had lost its lease. */
   async finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
     const result = await this._finish(id, attempt, outcome, Date.now())
-    await this.publishChanges(result)
+    const published = this.publishChanges(result)
+    if (published) await published
     return result.applied
   }
 
@@ -360,9 +362,17 @@ export abstract class BaseBroker implements BrokerImplementation {
     this.events.dispatch(event, payload)
   }
 
-  /** Publishes the status changes and new work an operation reported. */
-  protected async publishChanges(changes: Changes): Promise<void> {
-    for (const [event, payload] of changeEvents(changes)) await this._publish(event, payload)
+  /**
+   * Publishes the status changes and new work an operation reported. Undefined when there was
+   * nothing to publish (or a broker whose server publishes them itself): the hot paths then
+   * skip an await.
+   */
+  protected publishChanges(changes: Changes): Promise<void> | undefined {
+    const events = changeEvents(changes)
+    if (events.length === 0) return undefined
+    return (async () => {
+      for (const [event, payload] of events) await this._publish(event, payload)
+    })()
   }
 
   /**

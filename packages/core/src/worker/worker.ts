@@ -519,22 +519,27 @@ export class Worker {
     this.started++
     this.running.set(record.id, run)
     this.reserve(run)
-    this.execute(run)
-      .catch((err: unknown) => {
-        // Could not record the outcome (broker unreachable past the lease): the lease will
-        // expire and the task runs again elsewhere, so nothing is lost.
-        process.emitWarning(`aque worker ${this.id}: task ${record.id}: ${(err as Error).message}`)
-      })
-      .finally(() => {
-        this.running.delete(record.id)
-        if (run.ending) this.ending--
-        else this.release(run)
-        // A run that ended woke the loop already (its slot was freed then); running forever,
-        // the loop has nothing more to learn from its finish: tasks the finish released are
-        // announced by new_work (backed by the poll). Otherwise (and when stopping) the loop
-        // waits on the count of runs.
-        if (!run.ending || this.mode !== 'forever' || this.stopping) this.wake()
-      })
+    void this.runToFinish(run)
+  }
+
+  /** Runs a started task and records how it ended; never rejects. */
+  private async runToFinish(run: Run): Promise<void> {
+    try {
+      await this.execute(run)
+    } catch (err) {
+      // Could not record the outcome (broker unreachable past the lease): the lease will
+      // expire and the task runs again elsewhere, so nothing is lost.
+      process.emitWarning(`aque worker ${this.id}: task ${run.record.id}: ${(err as Error).message}`)
+    } finally {
+      this.running.delete(run.record.id)
+      if (run.ending) this.ending--
+      else this.release(run)
+      // A run that ended woke the loop already (its slot was freed then); running forever,
+      // the loop has nothing more to learn from its finish: tasks the finish released are
+      // announced by new_work (backed by the poll). Otherwise (and when stopping) the loop
+      // waits on the count of runs.
+      if (!run.ending || this.mode !== 'forever' || this.stopping) this.wake()
+    }
   }
 
   /** Counts a run's CPUs and memory as used (when it starts, and when it resumes). */
