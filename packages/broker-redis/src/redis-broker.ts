@@ -58,6 +58,8 @@ export class RedisBroker extends BaseBroker {
   private carefulClaims = 0
   /** While the worker looks at tasks claimed by count: the reasons it gives for refusing them. */
   private refusals: Map<number, string | null> | null = null
+  /** The rows of that claim (a reason is kept for the hand-back only for one of them). */
+  private claimRows: ClaimRow[] | null = null
   private readonly keys: string[]
   private readonly prefix: string
   private readonly channel: string
@@ -227,8 +229,9 @@ export class RedisBroker extends BaseBroker {
     const kept = new Map<number, TaskRecord>()
     const refused: Arg[] = []
     // A reason the worker stores while looking (setReason from `accept`) goes with the hand-back.
-    const refusals = new Map<number, string | null>(rows.map(([id]) => [id, null]))
+    const refusals = new Map<number, string | null>()
     this.refusals = refusals
+    this.claimRows = rows
     try {
       for (const [id, attempt, hash] of rows) {
         const before = recordFromPairs(hash === null ? [] : hash.split('\0')) as TaskRecord
@@ -240,6 +243,7 @@ export class RedisBroker extends BaseBroker {
       }
     } finally {
       this.refusals = null
+      this.claimRows = null
     }
     const refusedCount = refused.length / 5
     if (refused.length > 0) {
@@ -430,7 +434,7 @@ export class RedisBroker extends BaseBroker {
     // The reason a worker gives while refusing a task it claimed by count: stored by the
     // hand-back (release-1), atomically, rather than racing it.
     const keys = Object.keys(fields)
-    if (this.refusals?.has(id) && keys.length === 1 && keys[0] === 'reason' && typeof fields.reason === 'string' && fields.reason !== '') {
+    if (this.refusals && keys.length === 1 && keys[0] === 'reason' && typeof fields.reason === 'string' && fields.reason !== '' && this.claimRows?.some(([claimed]) => claimed === id)) {
       this.refusals.set(id, fields.reason)
       return
     }

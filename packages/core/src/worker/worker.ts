@@ -137,7 +137,8 @@ export class Worker {
   private usedCpus = 0
   private usedMemory = 0
   /** Reservations of the candidates accepted during the claim in flight, and their count. */
-  private readonly claiming: { cpus: number; memory: number; count: number; slots: number; lastSize: { cpus: number; memory: number } | null } = { cpus: 0, memory: 0, count: 0, slots: 0, lastSize: null }
+  /** Of the claim in flight: reservations and count of the candidates accepted, free slots, and the size of the last candidate looked at (lastCpus < 0: none). */
+  private readonly claiming = { cpus: 0, memory: 0, count: 0, slots: 0, lastCpus: -1, lastMemory: 0 }
   /** Tasks claimed ahead of free slots (see `prefetch`). */
   private readonly ahead: ClaimAhead
   /** Tasks started by the loop running now. */
@@ -434,7 +435,7 @@ export class Worker {
     this.claiming.memory = 0
     this.claiming.count = 0
     this.claiming.slots = slots
-    this.claiming.lastSize = null
+    this.claiming.lastCpus = -1
     this.refusedAny = false
     const seq = this.workSeq
     try {
@@ -442,8 +443,8 @@ export class Worker {
       const result = this.localFirst ? await this.localFirst.claim(this.broker, request, this.fits) : await this.broker.claim({ ...request, accept: this.fits })
       this.failures = 0
       if (this.workSeq === seq) this.mayHaveWork = result.tasks.length >= limit || this.refusedAny || result.nextRunAt !== null
-      const size = this.claiming.lastSize as { cpus: number; memory: number } | null // set by `fits` meanwhile
-      if (size) this.roomNeed = size.cpus > 0 || size.memory > 0 ? size : null
+      const { lastCpus, lastMemory } = this.claiming // set by `fits` meanwhile
+      if (lastCpus >= 0) this.roomNeed = lastCpus > 0 || lastMemory > 0 ? { cpus: lastCpus, memory: lastMemory } : null
       return result
     } catch (err) {
       this.failures++
@@ -477,7 +478,8 @@ export class Worker {
     const cpus = cpusNeeded(task, this.capacity)
     const memory = memoryNeeded(task)
     const { claiming } = this
-    claiming.lastSize = { cpus, memory }
+    claiming.lastCpus = cpus
+    claiming.lastMemory = memory
     if (this.preemption && !this.preemption.makeRoom(task, cpus, memory)) {
       this.refusedAny = true // kept for a suspended task: it stays ready for a later claim
       return false
