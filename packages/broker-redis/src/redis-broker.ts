@@ -117,7 +117,9 @@ export class RedisBroker extends BaseBroker {
 
   /** "1" once this instance hears the channel: its scripts then publish only if others listen too. */
   private get subscribedFlag(): string {
-    return this.isListening ? '1' : '0'
+    // Only while the subscriber connection is up: while it reconnects, PUBSUB NUMSUB counts the
+    // others alone, and one other listener must not be taken for this instance.
+    return this.isListening && this.subscriber?.client.status === 'ready' ? '1' : '0'
   }
 
   private get redis() {
