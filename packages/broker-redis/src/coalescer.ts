@@ -14,10 +14,9 @@ export class Ticker {
     return this.jobs.length > 0
   }
 
-  /** Runs `job` in the next run; `first`: before the jobs already waiting. */
-  defer(job: () => void, first = false): void {
-    if (first) this.jobs.unshift(job)
-    else this.jobs.push(job)
+  /** Runs `job` in the next run, after the jobs already waiting. */
+  defer(job: () => void): void {
+    this.jobs.push(job)
     if (this.jobs.length === 1) setImmediate(this.run)
   }
 

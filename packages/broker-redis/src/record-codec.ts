@@ -56,8 +56,6 @@ const KINDS: Record<TaskField, Kind> = {
   // JSON-quoted: a stored value never holds a raw NUL (claim-1 joins a hash's values with NULs).
   reason: 'json',
 }
-export const FIELD_NAMES = Object.keys(KINDS) as TaskField[]
-
 /** Fields that change after submit (or are set by the scripts): hash fields of their own. */
 const STATE_FIELDS = new Set<string>(['id', 'status', 'dependencies', 'attempt', 'retryCount', 'result', 'error', 'failedDependency', 'createdAt', 'startedAt', 'finishedAt', 'worker', 'leaseUntil', 'progress', 'usage', 'reason'])
 /** Spec fields stored in `_j` and also on their own, for the scripts: runAt (retry changes it), parent and user (search). */
@@ -98,84 +96,77 @@ export function recordFromPairs(pairs: string[]): Partial<TaskRecord> {
   return recordFromHash(hash, null)
 }
 
+/** The stored text of field `f`: its own hash field, else (a spec field) its value in `_j`. */
+function textOf(hash: Record<string, string | undefined>, spec: Record<string, unknown> | null, f: TaskField): string | undefined {
+  const own = hash[f]
+  if (own !== undefined || STATE_FIELDS.has(f)) return own
+  const v = spec?.[f]
+  return typeof v === 'string' ? v : undefined
+}
+
 /**
  * A record from a task's hash (all of it, or the `fields` asked for and `_j`). A `_j` that
  * does not parse leaves the spec fields null, which fails validation in core for that task alone.
  */
 export function recordFromHash(hash: Record<string, string | undefined>, fields: TaskField[] | null): Partial<TaskRecord> {
-  if (fields === null) return fullRecord(hash)
   const spec = specBlob(hash._j)
+  if (fields === null) return fullRecord(hash, spec)
   const out: Record<string, unknown> = {}
-  for (const f of fields) {
-    const own = hash[f]
-    const text = own !== undefined || STATE_FIELDS.has(f) ? own : spec?.[f]
-    out[f] = readValue(KINDS[f], typeof text === 'string' ? text : undefined)
-  }
+  for (const f of fields) out[f] = readValue(KINDS[f], textOf(hash, spec, f))
   return out as Partial<TaskRecord>
 }
 
 /**
- * The whole record of a task's hash, built as one object literal: every record has the same
- * shape (fast property access wherever it goes), and no field name is looked up dynamically.
- * Same values as `recordFromHash(hash, null)`.
+ * The whole record, built as one object literal: every record has the same shape (fast
+ * property access wherever it goes). The type makes the literal name every field once.
  */
-function fullRecord(hash: Record<string, string | undefined>): Partial<TaskRecord> {
-  const spec = specBlob(hash._j)
-  const h = (f: string): string | undefined => hash[f]
-  const at = (f: string): string | undefined => {
-    const own = hash[f]
-    if (own !== undefined) return own
-    const v = spec?.[f]
-    return typeof v === 'string' ? v : undefined
-  }
-  const str = (t: string | undefined): unknown => readValue('string', t)
-  const num = (t: string | undefined): unknown => readValue('number', t)
-  const json = (t: string | undefined): unknown => readValue('json', t)
+function fullRecord(hash: Record<string, string | undefined>, spec: Record<string, unknown> | null): Partial<TaskRecord> {
+  const read = (f: TaskField): unknown => readValue(KINDS[f], textOf(hash, spec, f))
   const record: Record<TaskField, unknown> = {
-    func: str(at('func')),
-    pattern: str(at('pattern')),
-    args: str(at('args')),
-    kwargs: str(at('kwargs')),
-    name: str(at('name')),
-    priority: num(at('priority')),
-    duration: num(at('duration')),
-    cpus: num(at('cpus')),
-    memory: num(at('memory')),
-    host: str(at('host')),
-    platform: str(at('platform')),
-    user: str(at('user')),
-    group: str(at('group')),
-    cwd: str(at('cwd')),
-    environ: json(at('environ')),
-    interpreter: str(at('interpreter')),
-    isolation: str(at('isolation')),
-    stdin: str(at('stdin')),
-    stdinPath: str(at('stdinPath')),
-    stdoutPath: str(at('stdoutPath')),
-    stderrPath: str(at('stderrPath')),
-    ioPaths: json(at('ioPaths')),
-    retries: num(at('retries')),
-    retryDelay: num(at('retryDelay')),
-    runAt: num(at('runAt')),
-    expects: json(at('expects')),
-    parent: num(at('parent')),
-    extra: str(at('extra')),
-    id: num(h('id')),
-    status: str(h('status')),
-    dependencies: json(h('dependencies')),
-    attempt: num(h('attempt')),
-    retryCount: num(h('retryCount')),
-    result: str(h('result')),
-    error: str(h('error')),
-    failedDependency: num(h('failedDependency')),
-    createdAt: num(h('createdAt')),
-    startedAt: num(h('startedAt')),
-    finishedAt: num(h('finishedAt')),
-    worker: str(h('worker')),
-    leaseUntil: num(h('leaseUntil')),
-    progress: json(h('progress')),
-    usage: json(h('usage')),
-    reason: json(h('reason')),
+    func: read('func'),
+    pattern: read('pattern'),
+    args: read('args'),
+    kwargs: read('kwargs'),
+    name: read('name'),
+    priority: read('priority'),
+    duration: read('duration'),
+    cpus: read('cpus'),
+    memory: read('memory'),
+    host: read('host'),
+    platform: read('platform'),
+    user: read('user'),
+    group: read('group'),
+    cwd: read('cwd'),
+    environ: read('environ'),
+    interpreter: read('interpreter'),
+    isolation: read('isolation'),
+    stdin: read('stdin'),
+    stdinPath: read('stdinPath'),
+    stdoutPath: read('stdoutPath'),
+    stderrPath: read('stderrPath'),
+    ioPaths: read('ioPaths'),
+    retries: read('retries'),
+    retryDelay: read('retryDelay'),
+    runAt: read('runAt'),
+    expects: read('expects'),
+    parent: read('parent'),
+    extra: read('extra'),
+    id: read('id'),
+    status: read('status'),
+    dependencies: read('dependencies'),
+    attempt: read('attempt'),
+    retryCount: read('retryCount'),
+    result: read('result'),
+    error: read('error'),
+    failedDependency: read('failedDependency'),
+    createdAt: read('createdAt'),
+    startedAt: read('startedAt'),
+    finishedAt: read('finishedAt'),
+    worker: read('worker'),
+    leaseUntil: read('leaseUntil'),
+    progress: read('progress'),
+    usage: read('usage'),
+    reason: read('reason'),
   }
   return record as Partial<TaskRecord>
 }

@@ -136,7 +136,6 @@ export class Worker {
   private ending = 0
   private usedCpus = 0
   private usedMemory = 0
-  /** Reservations of the candidates accepted during the claim in flight, and their count. */
   /** Of the claim in flight: reservations and count of the candidates accepted, free slots, and the size of the last candidate looked at (lastCpus < 0: none). */
   private readonly claiming = { cpus: 0, memory: 0, count: 0, slots: 0, lastCpus: -1, lastMemory: 0 }
   /** Tasks claimed ahead of free slots (see `prefetch`). */
