@@ -1,5 +1,6 @@
 import {
   BaseBroker,
+  CallBatcher,
   type BrokerCapabilities,
   type Changes,
   type ClaimRequest,
@@ -18,7 +19,6 @@ import {
   dependencyFailedText,
 } from '@aque/core'
 import pg from 'pg'
-import { Batcher } from './batcher.js'
 import { checkout } from './checkout.js'
 import { type AcceptClaim, claimAccepted, claimOrder } from './claim.js'
 import { clientConfig, isTransient, translateError } from './connection.js'
@@ -70,7 +70,7 @@ export class PostgresBroker extends BaseBroker {
   private readonly s: string
   private readonly pool: pg.Pool
   private readonly transport: EventTransport
-  private readonly finisher: Batcher<FinishItem, boolean>
+  private readonly finisher: CallBatcher<FinishItem, boolean>
   /** Connected once: from then on a lost connection is retried instead of reported. */
   private reachable = false
   private readonly db: Queryable
@@ -114,7 +114,8 @@ export class PostgresBroker extends BaseBroker {
       },
       (event, payload) => this.deliver(event, payload),
     )
-    this.finisher = new Batcher((items) => this.finishBatch(items))
+    // One finish statement in flight at a time: finishes made meanwhile go together in the next.
+    this.finisher = new CallBatcher((items) => this.finishBatch(items), { maxInFlight: 1 })
   }
 
   toUrl(options: { hidePassword?: boolean } = {}): string {
@@ -346,7 +347,7 @@ export class PostgresBroker extends BaseBroker {
     return { applied, ...NO_CHANGES }
   }
 
-  /** Finishes several runs in one statement (see Batcher). */
+  /** Finishes several runs in one statement (see CallBatcher). */
   private async finishBatch(items: FinishItem[]): Promise<boolean[]> {
     const call = finishCall(this.s, items)
     const { rows } = await this.query<{ applied: unknown }>(call.name, `SELECT ${call.expr} AS applied`, call.values)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   BaseBroker,
+  CallBatcher,
   type BrokerCapabilities,
   type Changes,
   type ClaimRequest,
@@ -21,7 +22,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '@aque/core'
-import { Coalescer, Ticker } from './coalescer.js'
+import { Ticker } from './ticker.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
 import { hashFieldsFor, newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
@@ -66,9 +67,10 @@ export class RedisBroker extends BaseBroker {
   /** This instance's id in the events of the scripts whose events it delivers itself (see setOrigin in base.lua). */
   private readonly origin = randomBytes(8).toString('hex')
   private readonly ticker = new Ticker((run) => this.main.batch(run))
-  private readonly finishes = new Coalescer<{ now: number; group: Arg[] }, number[]>((items) =>
-    this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
-    this.ticker,
+  /** The finishes of one tick go in one script run, in the tick's one write (see Ticker). */
+  private readonly finishes = new CallBatcher<{ now: number; group: Arg[] }, number[]>(
+    (items) => this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
+    { defer: (flush) => this.ticker.defer(flush), maxSize: 256 },
   )
 
   constructor(url: URL | string) {
