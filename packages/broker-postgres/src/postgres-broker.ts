@@ -55,6 +55,13 @@ function failedTemplate(): string {
 }
 
 const NO_CHANGES: Changes = { changes: [], newWork: false }
+// Shared by every finish (frozen, read only): no object per task for what is always the same.
+const NONE = Object.freeze([]) as unknown as Changes['changes']
+type Finished = Readonly<{ applied: boolean } & Changes>
+const APPLIED: Finished = Object.freeze({ applied: true, changes: NONE, newWork: false })
+const NOT_APPLIED: Finished = Object.freeze({ applied: false, changes: NONE, newWork: false })
+/** What each finish of a batch returns to its caller. */
+const finished = (applied: boolean[]): Finished[] => applied.map((a) => (a ? APPLIED : NOT_APPLIED))
 
 /**
  * The PostgreSQL broker (`postgres://`, `postgresql://`): one schema per queue, created by
@@ -70,7 +77,7 @@ export class PostgresBroker extends BaseBroker {
   private readonly s: string
   private readonly pool: pg.Pool
   private readonly transport: EventTransport
-  private readonly finisher: CallBatcher<FinishItem, boolean>
+  private readonly finisher: CallBatcher<FinishItem, Finished>
   /** Connected once: from then on a lost connection is retried instead of reported. */
   private reachable = false
   private readonly db: Queryable
@@ -304,7 +311,7 @@ export class PostgresBroker extends BaseBroker {
            LATERAL ${this.s}.claim_top($${n + 1}::text, $${n + 2}::integer, $${n + 3}::bigint, $${n + 4}::bigint + 0 * cardinality(f.applied)) WITH ORDINALITY AS c`,
         [...call.values, worker, limit, leaseMs, now],
       )
-      finishing.settle(call.applied(rows[0]?.applied))
+      finishing.settle(finished(call.applied(rows[0]?.applied)))
       return rows
     } catch (err) {
       finishing.settle({ error: err })
@@ -342,16 +349,16 @@ export class PostgresBroker extends BaseBroker {
     return leases.filter((l) => !held.has(`${l.id}/${l.attempt}`)).map((l) => l.id)
   }
 
-  async _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
-    const applied = await this.finisher.add({ id, attempt, outcome, now })
-    return { applied, ...NO_CHANGES }
+  _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
+    // The functions publish what changed in their own transaction (NOTIFY): nothing to report.
+    return this.finisher.add({ id, attempt, outcome, now })
   }
 
   /** Finishes several runs in one statement (see CallBatcher). */
-  private async finishBatch(items: FinishItem[]): Promise<boolean[]> {
+  private async finishBatch(items: FinishItem[]): Promise<Finished[]> {
     const call = finishCall(this.s, items)
     const { rows } = await this.query<{ applied: unknown }>(call.name, `SELECT ${call.expr} AS applied`, call.values)
-    return call.applied(rows[0]?.applied)
+    return finished(call.applied(rows[0]?.applied))
   }
 
   async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {

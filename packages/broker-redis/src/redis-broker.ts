@@ -316,24 +316,26 @@ export class RedisBroker extends BaseBroker {
     return this.run<number[]>('heartbeat-1', args)
   }
 
-  async _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
+  _finish(id: number, attempt: number | null, outcome: Outcome, now: number): Promise<{ applied: boolean } & Changes> {
     const text = outcome.status === 'success' ? outcome.result : outcome.error
     const retryAt = outcome.status === 'error' && outcome.retryAt != null ? outcome.retryAt : ''
-    // Finishes of one tick share a script call (and the clock of the first of them).
-    const [applied, newWork, ...failed] = await this.finishes.add({ now, group: [id, attempt ?? '', outcome.status, text, retryAt] })
-    if (applied !== 1) return { applied: false, changes: [], newWork: false }
-    const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
-    const changes: Changes = {
-      changes: [status === 'pending' ? { status, ids: [id] } : { status, ids: [id], outcomes: { [id]: text } }],
-      newWork: newWork === 1,
-    }
-    if (failed.length > 0) {
-      const dependentError = dependencyFailedText(id, outcome.status)
-      changes.changes.push({ status: 'error', ids: failed, outcomes: Object.fromEntries(failed.map((d) => [d, dependentError])) })
-    }
-    // The script published these to the other processes; this one hears them now, from the reply.
-    this.deliverChanges(changes)
-    return { applied: true, ...changes }
+    // Finishes of one tick share a script call (and the clock of the first of them). Not
+    // async: a layer of promises less for every task.
+    return this.finishes.add({ now, group: [id, attempt ?? '', outcome.status, text, retryAt] }).then(([applied, newWork, ...failed]) => {
+      if (applied !== 1) return { applied: false, changes: [], newWork: false }
+      const status: TaskStatus = retryAt === '' ? outcome.status : 'pending'
+      const changes: Changes = {
+        changes: [status === 'pending' ? { status, ids: [id] } : { status, ids: [id], outcomes: { [id]: text } }],
+        newWork: newWork === 1,
+      }
+      if (failed.length > 0) {
+        const dependentError = dependencyFailedText(id, outcome.status)
+        changes.changes.push({ status: 'error', ids: failed, outcomes: Object.fromEntries(failed.map((d) => [d, dependentError])) })
+      }
+      // The script published these to the other processes; this one hears them now, from the reply.
+      this.deliverChanges(changes)
+      return { applied: true, ...changes }
+    })
   }
 
   async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {

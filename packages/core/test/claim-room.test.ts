@@ -33,6 +33,8 @@ it('lifts the cap when the next tasks reserve nothing', async () => {
   broker.limits.length = 0
   await queue.submitMany(Array.from({ length: 16 }, () => ({ func: () => 2 })))
   expect(await worker.runToEnd()).toBe(16)
-  // At most one claim sized for 1-CPU tasks, then full claims of 8.
-  expect(broker.limits.filter((n) => n === 8).length).toBeGreaterThanOrEqual(2)
+  // At most one claim sized for 1-CPU tasks (2 CPUs: 2 at most); then claims ask for the free
+  // slots (how many are free when depends on how fast the runs end).
+  expect(broker.limits.slice(1).some((n) => n > 2)).toBe(true)
+  expect(Math.max(...broker.limits)).toBe(8)
 })

@@ -139,11 +139,18 @@ export abstract class BaseBroker implements BrokerImplementation {
   }
 
   /** Records how a run ended, fenced by `attempt` (null: unfenced). False if the run had lost its lease. */
-  async finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
-    const result = await this._finish(id, attempt, outcome, Date.now())
-    const published = this.publishChanges(result)
-    if (published) await published
-    return result.applied
+  finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
+    // Not async: every task ends here, and each layer of async function costs it promises.
+    let pending: Promise<{ applied: boolean } & Changes>
+    try {
+      pending = this._finish(id, attempt, outcome, Date.now())
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return pending.then((result) => {
+      const published = this.publishChanges(result)
+      return published ? published.then(() => result.applied) : result.applied
+    })
   }
 
   /**
@@ -370,6 +377,15 @@ export abstract class BaseBroker implements BrokerImplementation {
   protected publishChanges(changes: Changes): Promise<void> | undefined {
     const events = changeEvents(changes)
     if (events.length === 0) return undefined
+    // One event (a task's end, most often): its publish is the whole promise.
+    if (events.length === 1) {
+      const [event, payload] = events[0] as [string, unknown]
+      try {
+        return this._publish(event, payload)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return (async () => {
       for (const [event, payload] of events) await this._publish(event, payload)
     })()

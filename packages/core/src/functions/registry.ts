@@ -71,6 +71,15 @@ export function localReference(fn: AnyFunction): string {
 }
 
 /**
+ * The function of a reference that needs no import (a task() name or a closure of this
+ * process), or null: a worker calls it in the same turn, without a promise of its own.
+ */
+export function resolveFunctionNow(ref: string): AnyFunction | null {
+  if (ref.startsWith('local:')) return closures.get(Number(ref.slice(6))) ?? null
+  return ref.includes('#') ? null : (byName.get(ref)?.fn ?? null)
+}
+
+/**
  * Resolves a stored function reference to a function: a task name, `local:N`, or
  * `module#export` (imported; an exported TaskDefinition counts as its function).
  */

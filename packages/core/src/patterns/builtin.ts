@@ -1,14 +1,20 @@
-import { type Pattern, registerPattern } from './pattern.js'
+import { type AnyFunction, resolveFunctionNow } from '../functions/registry.js'
+import { type Pattern, type PatternContext, registerPattern } from './pattern.js'
 import { shellPattern } from './shell.js'
 
 /** `func(...args)`, with `kwargs` as a last argument when given. */
 export const genericPattern: Pattern = {
   name: 'generic',
-  async run(ctx) {
-    const fn = await ctx.resolveFunction()
-    return ctx.kwargs ? fn(...ctx.args, ctx.kwargs) : fn(...ctx.args)
+  run(ctx) {
+    // A task() name is called in this turn: a promise per layer costs a short task much of
+    // its time (and more while AsyncLocalStorage hooks every promise).
+    const fn = resolveFunctionNow(ctx.record.func ?? '')
+    if (fn) return callWith(fn, ctx)
+    return ctx.resolveFunction().then((resolved) => callWith(resolved, ctx))
   },
 }
+
+const callWith = (fn: AnyFunction, ctx: PatternContext): unknown => (ctx.kwargs ? fn(...ctx.args, ctx.kwargs) : fn(...ctx.args))
 
 /** Folds the dependencies' results with `func(acc, value)`, from `args[0]` if given, else the first result. */
 export const reducePattern: Pattern = {

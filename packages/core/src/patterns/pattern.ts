@@ -29,7 +29,8 @@ export interface PatternContext {
 /** How a task is run. The result is the task's result; a throw is its error. */
 export interface Pattern {
   readonly name: string
-  run(context: PatternContext): Promise<unknown>
+  /** Runs the task; its result, or a promise of it (a value at once saves a short task a turn). */
+  run(context: PatternContext): unknown
 }
 
 const token = (name: string) => `aque:pattern:${name}`

@@ -520,19 +520,61 @@ export class Worker {
     this.started++
     this.running.set(record.id, run)
     this.reserve(run)
-    void this.runToFinish(run)
+    // The runs start after the code that started them, in one microtask: a claim loop that
+    // starts a batch sends its next claim first, so the broker prepares it while they run (a
+    // task that returns at once would otherwise end, free its slot and let the next start,
+    // the whole batch before the claim).
+    this.starting.push(run)
+    if (this.starting.length === 1) queueMicrotask(this.runStarting)
   }
 
-  /** Runs a started task and records how it ended; never rejects. */
+  private readonly starting: Run[] = []
+  private runStarting = (): void => {
+    for (const run of this.starting.splice(0)) void this.runToFinish(run)
+  }
+
+  /**
+   * Runs a started task and records how it ended; never rejects. One async function for the
+   * whole run, and no promise for what is at hand: a no-op task's run is mostly the promises
+   * made for it (each also runs AsyncLocalStorage's hook), so a value a pattern returns at once
+   * is taken as it is.
+   */
   private async runToFinish(run: Run): Promise<void> {
+    const { record } = run
+    let context: RunContext<Run> | null = null
     try {
-      await this.execute(run)
+      let outcome: Outcome
+      try {
+        const pattern = lookupPattern(record.pattern)
+        if (!pattern) throw new PatternMissingError(`no pattern "${record.pattern}" is registered in worker ${this.id}`)
+        const ctx = new RunContext(record, this.broker, this.runOwner, run)
+        context = ctx
+        let result: string
+        if (isolated(record)) {
+          result = await untilKilled(run, this.runInChild(run, ctx))
+        } else {
+          const value = taskStorage.run(ctx, () => pattern.run(ctx))
+          result = encode(isThenable(value) ? await untilKilled(run, value) : value, 'result')
+        }
+        // Each await costs a turn and promises: only for what there is to do.
+        if (run.sampler) await this.stopSampler(run)
+        if (record.expects) await checkExpectations(record)
+        if (ctx.wrote) await ctx.closeOutput()
+        outcome = { status: 'success', result }
+      } catch (err) {
+        if (run.sampler) await this.stopSampler(run)
+        if (context?.wrote) await context.closeOutput().catch(() => {})
+        outcome = this.failure(run, err)
+      }
+      if (run.lost) return
+      this.ended(run)
+      await this.broker.finish(record.id, run.attempt, outcome)
     } catch (err) {
       // Could not record the outcome (broker unreachable past the lease): the lease will
       // expire and the task runs again elsewhere, so nothing is lost.
-      process.emitWarning(`aque worker ${this.id}: task ${run.record.id}: ${(err as Error).message}`)
+      process.emitWarning(`aque worker ${this.id}: task ${record.id}: ${(err as Error).message}`)
     } finally {
-      this.running.delete(run.record.id)
+      this.running.delete(record.id)
       if (run.ending) this.ending--
       else this.release(run)
       // A run that ended woke the loop already (its slot was freed then); running forever,
@@ -616,36 +658,6 @@ export class Worker {
     }
   }
 
-  private async execute(run: Run): Promise<void> {
-    const { record } = run
-    let context: RunContext<Run> | null = null
-    let outcome: Outcome
-    try {
-      const pattern = lookupPattern(record.pattern)
-      if (!pattern) throw new PatternMissingError(`no pattern "${record.pattern}" is registered in worker ${this.id}`)
-      const ctx = new RunContext(record, this.broker, this.runOwner, run)
-      context = ctx
-      let result: string
-      if (isolated(record)) {
-        result = await untilKilled(run, this.runInChild(run, ctx))
-      } else {
-        result = encode(await taskStorage.run(ctx, () => untilKilled(run, pattern.run(ctx))), 'result')
-      }
-      // Each await costs a turn and promises: only for what there is to do.
-      if (run.sampler) await this.stopSampler(run)
-      if (record.expects) await checkExpectations(record)
-      if (ctx.wrote) await ctx.closeOutput()
-      outcome = { status: 'success', result }
-    } catch (err) {
-      if (run.sampler) await this.stopSampler(run)
-      if (context?.wrote) await context.closeOutput().catch(() => {})
-      outcome = this.failure(run, err)
-    }
-    if (run.lost) return
-    this.ended(run)
-    await this.broker.finish(record.id, run.attempt, outcome)
-  }
-
   /** What the contexts of this worker's runs ask of it (one object for all of them). */
   private readonly runOwner: RunOwner<Run> = {
     signal: (run) => signalOf(run),
@@ -719,7 +731,11 @@ function signalOf(run: Run): AbortSignal {
 }
 
 /** Stops waiting for a task's code when it is killed; in-process code cannot be stopped otherwise. */
-function untilKilled<T>(run: Run, work: Promise<T>): Promise<T> {
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+}
+
+function untilKilled<T>(run: Run, work: PromiseLike<T>): Promise<T> {
   if (run.killedBy) return Promise.reject(new TaskKilledError(`killed by ${run.killedBy}`))
   return new Promise<T>((resolve, reject) => {
     run.onKill = reject
