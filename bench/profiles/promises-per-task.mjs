@@ -1,11 +1,12 @@
 /**
  * How many promises (and other async resources) a drained task makes, and where: a worker
  * drains 5,000 no-op tasks on one broker while an async_hooks hook counts what is created and
- * samples the call sites. Every promise matters on the hot path: a task function reads
+ * samples the call sites. With `--latency`: per submit → run → await round trip instead (a
+ * worker running forever, 5,000 sequential round trips, as the latency scenario). Every promise matters on the hot path: a task function reads
  * `currentTask()` through AsyncLocalStorage, which on Node 20 runs a hook for every promise
  * the process makes, and V8 then keeps the promises an `await` would otherwise skip.
  *
- *   node bench/profiles/promises-per-task.mjs memory|redis|postgres [--sites 15]
+ *   node bench/profiles/promises-per-task.mjs memory|redis|postgres [--latency] [--sites 15]
  */
 import { createHook } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
@@ -15,7 +16,7 @@ import { PostgresBroker } from '@aque/broker-postgres'
 import { RedisBroker } from '@aque/broker-redis'
 import { Queue, Worker, task } from '@aque/core'
 
-const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { sites: { type: 'string', default: '15' } } })
+const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { sites: { type: 'string', default: '15' }, latency: { type: 'boolean', default: false } } })
 const kind = positionals[0] ?? 'memory'
 const TASKS = 5000
 /** One call site in this many resources is sampled (stack traces are dear). */
@@ -37,7 +38,8 @@ const queue = new Queue({ broker })
 const worker = new Worker(broker, { concurrency: 32 })
 await queue.submitMany(Array.from({ length: 500 }, () => ({ func: noop })))
 await worker.runToEnd()
-await queue.submitMany(Array.from({ length: TASKS }, () => ({ func: noop })))
+if (!opts.latency) await queue.submitMany(Array.from({ length: TASKS }, () => ({ func: noop })))
+const running = opts.latency ? worker.runForever() : null
 
 /** The first two frames of our code or its dependencies (Node's internals left out). */
 function callSite() {
@@ -68,11 +70,19 @@ const hook = createHook({
   },
 })
 hook.enable()
-await worker.runToEnd()
+if (running) {
+  for (let i = 0; i < TASKS; i++) await (await queue.submit(noop)).result()
+} else {
+  await worker.runToEnd()
+}
 hook.disable()
+if (running) {
+  await worker.stop()
+  await running
+}
 
 const perTask = (n) => (n / TASKS).toFixed(2)
-console.log(`${kind}: per task ${[...types].map(([type, n]) => `${type} ${perTask(n)}`).join(', ')}`)
+console.log(`${kind}: per ${running ? 'round trip' : 'task'} ${[...types].map(([type, n]) => `${type} ${perTask(n)}`).join(', ')}`)
 for (const [site, n] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, Number(opts.sites))) console.log(`  ${perTask(n * SAMPLE).padStart(5)}  ${site}`)
 await broker.destroy()
 await broker.close()

@@ -96,7 +96,8 @@ export abstract class BaseBroker implements BrokerImplementation {
     })
     if (batch.length === 0) return []
     const result = await this._submit(batch, Date.now())
-    await this.publishChanges(result)
+    const published = this.publishChanges(result)
+    if (published) await published
     return result.ids
   }
 

@@ -18,10 +18,12 @@ export class Future<T = unknown> {
   ) {}
 
   /** The task's result; throws the task's error (as its class where known). */
-  async result(options: WaitOptions = {}): Promise<T> {
-    const { status, value } = await this.outcome(options)
-    if (status === 'success') return value as T
-    throw value ?? new DecodeError(`task ${this.id} ended in ${status} without an error`)
+  result(options: WaitOptions = {}): Promise<T> {
+    // Chained, not async: a submit → await round trip is short, and every layer costs promises.
+    return this.outcome(options).then(({ status, value }) => {
+      if (status === 'success') return value as T
+      throw value ?? new DecodeError(`task ${this.id} ended in ${status} without an error`)
+    })
   }
 
   /** The task's error once it completes, or null if it succeeded. */
@@ -39,15 +41,20 @@ export class Future<T = unknown> {
    * Waits, then decodes the outcome: from the completion event when the broker sent it, else
    * read back. A result that cannot be decoded is thrown as a DecodeError.
    */
-  private async outcome(options: WaitOptions): Promise<{ status: TaskStatus; value: unknown }> {
-    const completion = await waitForCompletion(this.broker, this.id, options)
-    const { status } = completion
-    let text = completion.outcome
-    if (text === undefined) {
-      const record = (await this.broker.fetchRecords([this.id], [status === 'success' ? 'result' : 'error'])).get(this.id)
-      if (!record) throw new TaskNotFoundError(`task ${this.id} does not exist`)
-      text = status === 'success' ? record.result : record.error
-    }
+  private outcome(options: WaitOptions): Promise<{ status: TaskStatus; value: unknown }> {
+    return waitForCompletion(this.broker, this.id, options).then(({ status, outcome }) =>
+      outcome === undefined ? this.readOutcome(status) : this.decodeOutcome(status, outcome),
+    )
+  }
+
+  /** The outcome text of a complete task, read back, then decoded. */
+  private async readOutcome(status: TaskStatus): Promise<{ status: TaskStatus; value: unknown }> {
+    const record = (await this.broker.fetchRecords([this.id], [status === 'success' ? 'result' : 'error'])).get(this.id)
+    if (!record) throw new TaskNotFoundError(`task ${this.id} does not exist`)
+    return this.decodeOutcome(status, status === 'success' ? record.result : record.error)
+  }
+
+  private decodeOutcome(status: TaskStatus, text: unknown): { status: TaskStatus; value: unknown } {
     if (text === null || text === undefined) return { status, value: null }
     if (typeof text !== 'string') throw new DecodeError(`the ${status === 'success' ? 'result' : 'error'} of task ${this.id} is not codec text`)
     const value = decode(text) // throws DecodeError for what cannot be decoded

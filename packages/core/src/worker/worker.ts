@@ -296,14 +296,14 @@ export class Worker {
       const timer = setTimeout(() => {
         this.wakeUp = null
         this.mayHaveWork = true // the safety poll: look even though no event said so
+        this.signalled = false
         resolve()
       }, ms)
       this.wakeUp = () => {
         clearTimeout(timer)
+        this.signalled = false
         resolve()
       }
-    }).then(() => {
-      this.signalled = false
     })
   }
 
@@ -375,7 +375,8 @@ export class Worker {
         const oldest = this.ahead.oldestClaimAt
         if (oldest !== null) delay = Math.min(delay, Math.max(0, oldest + this.ahead.maxWaitMs + 1 - Date.now()))
         await this.waitForWake(delay)
-        await this.handBackWaiting(this.ahead.takeStale(Date.now()))
+        const stale = this.ahead.takeStale(Date.now())
+        if (stale.length > 0) await this.handBackWaiting(stale)
       }
       await this.handBackWaiting(this.ahead.takeAll())
       while (this.running.size > 0) {
