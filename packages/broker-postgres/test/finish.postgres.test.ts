@@ -2,12 +2,13 @@
  * PostgreSQL only: the batched finish paths. Finishes of tasks that end in the same turn are
  * sent as one statement, the usual batch (every run succeeded, no id twice) through the lean
  * `finish_success`, and a claim made while finishes wait to be sent carries them in its own
- * statement, before it claims. No other broker batches this way.
+ * statement, before it claims. No other broker batches this way. A success that ends alone
+ * goes in one plain statement (no function): same fencing, release of dependents, messages.
  */
 import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
 import { describe, expect, it } from 'vitest'
 import type { PostgresBroker } from '../src/index.js'
-import { brokersPerTest } from './helpers.js'
+import { brokersPerTest, sameSchema } from './helpers.js'
 
 const noop = task('pg-finish.noop', () => null)
 
@@ -92,5 +93,48 @@ describe('postgres batched finish', () => {
     // Read back exactly (decoded by fetch), NUL included.
     const stored = await b.fetch([tasks[0]?.id as number, tasks[5]?.id as number])
     expect([...stored.values()].map((r) => r.result)).toEqual([big, 'r5\u0000'])
+  })
+
+  it('a lone success is fenced, releases its dependents (new_work) and carries its small outcome', async () => {
+    const b = await broker()
+    const other = await sameSchema(b) // another process: hears only what the server sends
+    try {
+      const queue = new Queue({ broker: b })
+      const [first, second] = await queue.submitMany([{ func: noop }, { func: noop }])
+      const [dependent] = await queue.submitMany([{ func: noop, dependencies: [first?.id as number] }])
+      const [t1, t2] = (await b.claim({ worker: 'w', limit: 2, leaseMs: 30_000 })).tasks
+      // Messages arrive in commit order: once the claim's is heard, the submits' are all in.
+      const claimed = collect(other, 'running')
+      await claimed.until(() => claimed.messages.some((m) => m.ids.includes(t1?.id as number)))
+      const seen = collect(other, 'success')
+      let newWork = 0
+      const offWork = other.on('new_work', () => newWork++)
+      // A stale attempt is refused, alone as in a batch.
+      expect(await b.finish(t1?.id as number, (t1?.attempt as number) + 1, { status: 'success', result: encode('stale') })).toBe(false)
+      expect(await b.finish(t1?.id as number, t1?.attempt as number, { status: 'success', result: encode('one\u0000') })).toBe(true)
+      expect(await b.finish(t1?.id as number, t1?.attempt as number, { status: 'success', result: encode('twice') })).toBe(false)
+      await seen.until(() => seen.messages.length >= 1 && newWork >= 1)
+      offWork()
+      expect(seen.messages.map((m) => m.ids)).toEqual([[t1?.id]])
+      expect(decode(seen.messages[0]?.outcomes?.[String(t1?.id)] as string)).toBe('one\u0000')
+      expect(newWork).toBe(1)
+      // The dependent is ready now; the other task is still running.
+      expect((await b.claim({ worker: 'w', limit: 5, leaseMs: 30_000 })).tasks.map((t) => t.id)).toEqual([dependent?.id])
+      const records = await b.fetch([first?.id as number, second?.id as number])
+      expect([...records.values()].map((r) => [r.status, r.result])).toEqual([
+        ['success', 'one\u0000'],
+        ['running', null],
+      ])
+      // A big outcome stays out of the message: a waiter reads it back.
+      const big = 'y'.repeat(5000)
+      const bigSeen = collect(other, 'success')
+      expect(await b.finish(t2?.id as number, t2?.attempt as number, { status: 'success', result: encode(big) })).toBe(true)
+      await bigSeen.until(() => bigSeen.messages.length >= 1)
+      expect(bigSeen.messages[0]?.ids).toEqual([t2?.id])
+      expect(bigSeen.messages[0]?.outcomes?.[String(t2?.id)]).toBeUndefined()
+      expect(await second?.result()).toBe(big)
+    } finally {
+      await other.close()
+    }
   })
 })

@@ -18,6 +18,13 @@ export async function freshBroker(): Promise<PostgresBroker> {
   return broker
 }
 
+/** Another broker on the schema of `b`, listening (another process, in effect); close it, do not destroy it. */
+export async function sameSchema(b: PostgresBroker): Promise<PostgresBroker> {
+  const other = new PostgresBroker(b.toUrl())
+  await other.ready()
+  return other
+}
+
 /** A plain connection for looking at the database directly. */
 export async function sqlClient(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: SERVER })
