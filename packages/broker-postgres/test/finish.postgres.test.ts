@@ -116,7 +116,7 @@ describe('postgres batched finish', () => {
       await seen.until(() => seen.messages.length >= 1 && newWork >= 1)
       offWork()
       expect(seen.messages.map((m) => m.ids)).toEqual([[t1?.id]])
-      expect(decode(seen.messages[0]?.outcomes?.[String(t1?.id)] as string)).toBe('one\u0000')
+      expect(decode((seen.messages[0]?.outcomes as Record<string, string> | undefined)?.[String(t1?.id)] as string)).toBe('one\u0000')
       expect(newWork).toBe(1)
       // The dependent is ready now; the other task is still running.
       expect((await b.claim({ worker: 'w', limit: 5, leaseMs: 30_000 })).tasks.map((t) => t.id)).toEqual([dependent?.id])
@@ -131,7 +131,7 @@ describe('postgres batched finish', () => {
       expect(await b.finish(t2?.id as number, t2?.attempt as number, { status: 'success', result: encode(big) })).toBe(true)
       await bigSeen.until(() => bigSeen.messages.length >= 1)
       expect(bigSeen.messages[0]?.ids).toEqual([t2?.id])
-      expect(bigSeen.messages[0]?.outcomes?.[String(t2?.id)]).toBeUndefined()
+      expect((bigSeen.messages[0]?.outcomes as Record<string, string> | undefined)?.[String(t2?.id)]).toBeUndefined()
       expect(await second?.result()).toBe(big)
     } finally {
       await other.close()
