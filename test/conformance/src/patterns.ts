@@ -24,6 +24,17 @@ export function patternsSuite({ t, broker }: SuiteContext): void {
       expect(await future.result({ timeout: WAIT })).toBe(42)
     })
 
+    it('a pattern may return its value at once, or throw, without a promise', async () => {
+      const queue = new Queue({ broker: broker() })
+      const ok = await queue.submitEx({ pattern: 'conformance.syncTriple', args: [14] })
+      const bad = await queue.submitEx({ pattern: 'conformance.syncTriple', args: ['no'] })
+      await runAll(broker())
+      expect(await ok.result({ timeout: WAIT })).toBe(42)
+      const err = await bad.exception({ timeout: WAIT })
+      expect(err).toBeInstanceOf(AppError)
+      expect(err?.message).toBe('no')
+    })
+
     it('kwargs are passed as a last argument', async () => {
       const queue = new Queue({ broker: broker() })
       const future = await queue.submitEx({ func: echo, args: [1, 'a'], kwargs: { size: 3 } })

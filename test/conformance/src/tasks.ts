@@ -52,6 +52,16 @@ registerPattern({
   },
 })
 
+/** A pattern whose run is not async: triples its first argument, or throws AppError for a string. */
+registerPattern({
+  name: 'conformance.syncTriple',
+  run(ctx) {
+    const [x] = ctx.args
+    if (typeof x === 'string') throw new AppError(x, { reason: 'sync', limit: 7n })
+    return (x as number) * 3
+  },
+})
+
 export const throwWithCause = task('conformance.throwWithCause', function throwWithCause(): never {
   throw new Error('outer', { cause: new RangeError('inner') })
 })
