@@ -388,43 +388,9 @@ export class PostgresBroker extends BaseBroker {
 
   /** Finishes several runs in one statement (see CallBatcher). */
   private async finishBatch(items: FinishItem[]): Promise<Finished[]> {
-    const only = items[0]
-    if (items.length === 1 && only?.outcome.status === 'success') return finished([await this.finishOneSuccess(only, only.outcome.result)])
     const call = finishCall(this.s, items)
     const { rows } = await this.query<{ applied: unknown }>(call.name, `SELECT ${call.expr} AS applied`, call.values)
     return finished(call.applied(rows[0]?.applied))
-  }
-
-  /**
-   * One success alone (a task ending while no claim is out to carry it) in one statement: what
-   * `finish_success` does for a batch, without its plpgsql overhead, which for a lone task
-   * costs about as much as the update. Its outcome travels in the message when it is small.
-   */
-  private async finishOneSuccess(item: FinishItem, result: string | null): Promise<boolean> {
-    const { rows } = await this.query<{ applied: number }>(
-      'finish-one',
-      `WITH done AS (
-         UPDATE ${this.s}.tasks t
-         SET status = 'success', result = $3, error = NULL, finished_at = $4, lease_until = NULL, wait_until = NULL
-         WHERE t.id = $1
-           AND CASE WHEN $2::integer IS NULL THEN t.status NOT IN ('success', 'error', 'killed')
-                    ELSE t.status IN ('running', 'suspended') AND t.attempt = $2::integer END
-         RETURNING t.id
-       ), released AS (
-         UPDATE ${this.s}.tasks t SET remaining = t.remaining - 1
-         FROM ${this.s}.deps d, done
-         WHERE d.dependency = done.id AND t.id = d.dependent AND t.status NOT IN ('success', 'error', 'killed')
-         RETURNING t.remaining, t.status
-       )
-       SELECT (SELECT count(*) FROM done)::integer AS applied,
-              set_config('synchronous_commit', 'off', true),
-              (SELECT pg_notify($5, 'task_status' || E'\\n' || json_build_object('ids', ARRAY[id], 'status', 'success',
-                        'outcomes', CASE WHEN octet_length($3::text) <= 992 THEN json_build_object(id, $3::text) ELSE '{}'::json END)::text)
-                 FROM done),
-              (SELECT pg_notify($5, 'new_work' || E'\\n{}') WHERE EXISTS (SELECT 1 FROM released WHERE remaining = 0 AND status = 'pending'))`,
-      [item.id, item.attempt, result, item.now, channelOf(this.options.schema)],
-    )
-    return (rows[0]?.applied ?? 0) > 0
   }
 
   async _setSuspended(id: number, attempt: number, suspended: boolean, _now: number): Promise<{ applied: boolean } & Changes> {

@@ -2,8 +2,7 @@
  * PostgreSQL only: the batched finish paths. Finishes of tasks that end in the same turn are
  * sent as one statement, the usual batch (every run succeeded, no id twice) through the lean
  * `finish_success`, and a claim made while finishes wait to be sent carries them in its own
- * statement, before it claims. No other broker batches this way. A success that ends alone
- * goes in one plain statement (no function): same fencing, release of dependents, messages.
+ * statement, before it claims. No other broker batches this way.
  */
 import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
 import { describe, expect, it } from 'vitest'
