@@ -731,11 +731,12 @@ function signalOf(run: Run): AbortSignal {
   return run.abort.signal
 }
 
-/** Stops waiting for a task's code when it is killed; in-process code cannot be stopped otherwise. */
+/** Whether a pattern returned a promise (or another thenable) rather than its value. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
+/** Stops waiting for a task's code when it is killed; in-process code cannot be stopped otherwise. */
 function untilKilled<T>(run: Run, work: PromiseLike<T>): Promise<T> {
   if (run.killedBy) return Promise.reject(new TaskKilledError(`killed by ${run.killedBy}`))
   return new Promise<T>((resolve, reject) => {
