@@ -3,7 +3,7 @@
 // the worker stops; tasks that reserve CPUs or memory are never claimed ahead.
 import { MemoryBroker } from '@aque/broker-memory'
 import { afterEach, expect, it } from 'vitest'
-import { Queue, Worker } from '../src/index.js'
+import { Queue, Worker, type WorkerOptions } from '../src/index.js'
 
 let release: () => void = () => {}
 const gate = () =>
@@ -16,11 +16,15 @@ async function statusOf(broker: MemoryBroker, id: number): Promise<string | unde
   return (await broker.fetch([id], ['status'])).get(id)?.status
 }
 
-it('claims short tasks ahead of free slots and runs them as slots free up', async () => {
+/** A memory broker with its queue, and a worker with `options` running forever on it. */
+function started(options: WorkerOptions) {
   const broker = new MemoryBroker()
-  const queue = new Queue({ broker })
-  const worker = new Worker(broker, { concurrency: 1, prefetch: 2 })
-  const running = worker.runForever()
+  const worker = new Worker(broker, options)
+  return { broker, queue: new Queue({ broker }), worker, running: worker.runForever() }
+}
+
+it('claims short tasks ahead of free slots and runs them as slots free up', async () => {
+  const { broker, queue, worker, running } = started({ concurrency: 1, prefetch: 2 })
   const blocker = await queue.submitEx({ func: gate, priority: 2000 })
   const shorts = await queue.submitMany([{ func: () => 1 }, { func: () => 2 }, { func: () => 3 }])
   await expect.poll(() => statusOf(broker, blocker.id)).toBe('running')
@@ -52,10 +56,7 @@ it('hands a task claimed ahead back when it waited longer than prefetchWaitMs, f
 })
 
 it('never claims ahead a task that reserves CPUs', async () => {
-  const broker = new MemoryBroker()
-  const queue = new Queue({ broker })
-  const worker = new Worker(broker, { concurrency: 1, prefetch: 4, cpus: 8 })
-  const running = worker.runForever()
+  const { broker, queue, worker, running } = started({ concurrency: 1, prefetch: 4, cpus: 8 })
   const blocker = await queue.submitEx({ func: gate, priority: 2000 })
   const heavy = await queue.submitEx({ func: () => 'heavy', cpus: 1 })
   const light = await queue.submit(() => 'light')
@@ -69,10 +70,7 @@ it('never claims ahead a task that reserves CPUs', async () => {
 })
 
 it('hands tasks claimed ahead back when it stops', async () => {
-  const broker = new MemoryBroker()
-  const queue = new Queue({ broker })
-  const worker = new Worker(broker, { concurrency: 1, prefetch: 2 })
-  const running = worker.runForever()
+  const { broker, queue, worker, running } = started({ concurrency: 1, prefetch: 2 })
   await queue.submitEx({ func: gate, priority: 2000 })
   const shorts = await queue.submitMany([{ func: () => 1 }, { func: () => 2 }])
   await expect.poll(async () => Promise.all(shorts.map((f) => statusOf(broker, f.id)))).toEqual(['running', 'running'])
@@ -84,10 +82,7 @@ it('hands tasks claimed ahead back when it stops', async () => {
 })
 
 it('never starts a task killed while it waited claimed ahead', async () => {
-  const broker = new MemoryBroker()
-  const queue = new Queue({ broker })
-  const worker = new Worker(broker, { concurrency: 1, prefetch: 1 })
-  const running = worker.runForever()
+  const { broker, queue, worker, running } = started({ concurrency: 1, prefetch: 1 })
   await queue.submitEx({ func: gate, priority: 2000 })
   let ran = false
   const victim = await queue.submit(() => {

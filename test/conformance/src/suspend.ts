@@ -6,12 +6,17 @@ import { add } from './tasks.js'
 /** Pausing and resuming a run (a worker suspends a task for more urgent work): `suspend`/`resume`. */
 export function suspendSuite({ t, broker, peer }: SuiteContext): void {
   const { describe, it, expect } = t
+  /** Submits add(…args) and claims it for `worker`: the run to suspend, and its attempt. */
+  async function claimedRun(args: [number, number], worker: string, leaseMs: number) {
+    const future = await new Queue({ broker: broker() }).submit(add, ...args)
+    const { tasks } = await broker().claim({ worker, limit: 1, leaseMs })
+    expect(tasks.map((task) => task.id)).toEqual([future.id])
+    return { future, attempt: tasks[0]?.attempt as number }
+  }
+
   describe('suspend and resume', () => {
     it('a held run goes to suspended and back to running, each change published and counted', async () => {
-      const queue = new Queue({ broker: broker() })
-      const future = await queue.submit(add, 2, 3)
-      const { tasks } = await broker().claim({ worker: 'w-suspend', limit: 1, leaseMs: 30_000 })
-      const attempt = tasks[0]?.attempt as number
+      const { future, attempt } = await claimedRun([2, 3], 'w-suspend', 30_000)
       const watcher = await peer()
       const heard: string[] = []
       const off = watcher.on(`task_status.${future.id}`, (payload) => {
@@ -41,10 +46,7 @@ export function suspendSuite({ t, broker, peer }: SuiteContext): void {
     })
 
     it('a suspended run keeps its lease by heartbeat, is not reaped, and may finish while suspended', async () => {
-      const queue = new Queue({ broker: broker() })
-      const future = await queue.submit(add, 1, 1)
-      const { tasks } = await broker().claim({ worker: 'w-held', limit: 1, leaseMs: 300 })
-      const attempt = tasks[0]?.attempt as number
+      const { future, attempt } = await claimedRun([1, 1], 'w-held', 300)
       expect(await broker().suspend(future.id, attempt)).toBe(true)
       for (let i = 0; i < 4; i++) {
         expect(await broker().heartbeat('w-held', [{ id: future.id, attempt }], 300)).toEqual([])
@@ -57,10 +59,7 @@ export function suspendSuite({ t, broker, peer }: SuiteContext): void {
     })
 
     it('a suspended run whose lease ran out is reaped to pending like a running one', async () => {
-      const queue = new Queue({ broker: broker() })
-      const future = await queue.submit(add, 1, 2)
-      const { tasks } = await broker().claim({ worker: 'w-dead', limit: 1, leaseMs: 200 })
-      const attempt = tasks[0]?.attempt as number
+      const { future, attempt } = await claimedRun([1, 2], 'w-dead', 200)
       expect(await broker().suspend(future.id, attempt)).toBe(true)
       await eventually(async () => (await broker().reapExpired()) > 0 || undefined, 'the suspended run to be reaped')
       expect((await future.task()).status).toBe('pending')
