@@ -142,13 +142,7 @@ export abstract class BaseBroker implements BrokerImplementation {
   /** Records how a run ended, fenced by `attempt` (null: unfenced). False if the run had lost its lease. */
   finish(id: number, attempt: number | null, outcome: Outcome): Promise<boolean> {
     // Not async: every task ends here, and each layer of async function costs it promises.
-    let pending: Promise<{ applied: boolean } & Changes>
-    try {
-      pending = this._finish(id, attempt, outcome, Date.now())
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return pending.then((result) => {
+    return settled(() => this._finish(id, attempt, outcome, Date.now())).then((result) => {
       const published = this.publishChanges(result)
       return published ? published.then(() => result.applied) : result.applied
     })
@@ -381,11 +375,7 @@ export abstract class BaseBroker implements BrokerImplementation {
     // One event (a task's end, most often): its publish is the whole promise.
     if (events.length === 1) {
       const [event, payload] = events[0] as [string, unknown]
-      try {
-        return this._publish(event, payload)
-      } catch (err) {
-        return Promise.reject(err)
-      }
+      return settled(() => this._publish(event, payload))
     }
     return (async () => {
       for (const [event, payload] of events) await this._publish(event, payload)
@@ -423,6 +413,15 @@ export abstract class BaseBroker implements BrokerImplementation {
   abstract _getOutput(ids: number[], since: number): Promise<OutputChunk[]>
   abstract _publish(event: string, payload: unknown): Promise<void>
   abstract _listen(): Promise<void>
+}
+
+/** `start()`'s promise; a synchronous throw of an implementation becomes its rejection. */
+function settled<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start()
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /** The events that announce `changes`: one `task_status` per status, then `new_work`. */
