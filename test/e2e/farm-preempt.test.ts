@@ -40,8 +40,13 @@ describe.each(BROKERS)('preempting worker on $name', ({ url }) => {
       return text.trim().split('\n').filter(Boolean).length === 2
     })
     const lowPids = readFileSync(pids, 'utf8').trim().split('\n').map(Number)
-    // The urgent task records the state of the low tasks' processes while it runs.
-    const urgentScript = `echo "start $AQUE_TID" >> ${runs}; for p in ${lowPids.join(' ')}; do cut -d' ' -f3 /proc/$p/stat; done > ${seen}; sleep 0.5; echo "end $AQUE_TID" >> ${runs}; touch ${urgentDone}`
+    // The urgent task records the state of the low tasks' processes while it runs. SIGSTOP
+    // takes effect when the stopped process is next scheduled, so on a busy machine a low
+    // task can still show R (woken to take the signal) for a moment after the urgent one
+    // starts: it looks again for up to 2 s until both are stopped. Left running, a low task
+    // is S or R all along, never T, and the check below fails.
+    const states = `for p in ${lowPids.join(' ')}; do cut -d' ' -f3 /proc/$p/stat; done`
+    const urgentScript = `echo "start $AQUE_TID" >> ${runs}; for k in $(seq 40); do [ "$(${states} | sort -u)" = T ] && break; sleep 0.05; done; ${states} > ${seen}; sleep 0.5; echo "end $AQUE_TID" >> ${runs}; touch ${urgentDone}`
     const submitted = Date.now()
     const urgent = await f.queue.submitEx(shell(urgentScript, { cpus: 2, priority: 10 }))
 

@@ -93,6 +93,28 @@ describe('preempt', () => {
     await run
   })
 
+  it('stops a shell task whose process group was not known yet once it is, without waiting for the poll', { timeout: 20_000 }, async () => {
+    // The poll is a minute away: only the start of the low tasks' groups can wake the worker.
+    const { queue, worker } = setup({ pollMs: 60_000 })
+    // Silent for their first 0.3 s, so that their pids come from the spawner a little after their start.
+    const quiet = ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 20 ]; do echo $i; sleep 0.02; i=$((i+1)); done']
+    const low = await queue.submitMany([0, 1].map(() => ({ pattern: 'shell', args: quiet, cpus: 1, priority: 1 })))
+    const run = worker.runForever()
+    for (let i = 0; worker.runningIds.length < 2; i++) {
+      if (i > 100_000) throw new Error('the low tasks did not start')
+      await new Promise((r) => setImmediate(r))
+    }
+    // The case under test: the urgent task is claimed while a low task's group is unknown.
+    expect(low.some((f) => worker.pidOf(f.id) === null)).toBe(true)
+    const urgent = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'sleep 0.2'], cpus: 2, priority: 10 })
+    await until(async () => (await urgent.status()) === 'running', 'the urgent task to run', 5000)
+    for (const f of low) expect(await f.status()).toBe('suspended')
+    expect(await urgent.result({ timeout: 10_000 })).toBe(0)
+    for (const f of low) expect(await f.result({ timeout: 10_000 })).toBe(0)
+    await worker.stop()
+    await run
+  })
+
   it('keeps the room of a suspended task for it: a ready task of lower priority waits until it ended', { timeout: 20_000 }, async () => {
     const { queue, worker } = setup()
     const mid = await queue.submitEx({ pattern: 'shell', args: counter(25), cpus: 2, priority: 5 })

@@ -59,7 +59,17 @@ const EPSILON = 1e-9
 export class Preemption {
   private readonly writes = new WeakMap<PausableRun, Promise<void>>()
 
+  /** A claim wanted to stop a shell task whose group was not known yet (see `started`). */
+  private awaitingStart = false
+
   constructor(private readonly host: PreemptionHost) {}
+
+  /** A run's process group is known now: wakes the worker if a claim was waiting for one. */
+  started(): void {
+    if (!this.awaitingStart) return
+    this.awaitingStart = false
+    this.host.wake()
+  }
 
   /**
    * Whether `task` may be accepted as far as preemption goes: false only for a task that fits
@@ -89,6 +99,13 @@ export class Preemption {
     }
     const victims = this.victims(task.priority, shortCpus, shortMemory)
     if (!victims) return true // nothing to preempt: the worker's check refuses it as usual
+    if (victims.some((run) => isSignalled(run) && run.pid === null)) {
+      // A shell task in its first milliseconds: its group is not known yet, so it cannot be
+      // stopped. The worker's check refuses the task for now; that group's start wakes the
+      // worker to claim again (`started`), and then all of them are stopped at once.
+      this.awaitingStart = true
+      return true
+    }
     const cooperative = victims.filter((run) => !isSignalled(run))
     if (cooperative.length > 0) {
       // The worker's check refuses the task for now; the yields wake the worker to claim again.
@@ -212,9 +229,9 @@ export class Preemption {
   }
 }
 
-/** Runs that can be suspended: shell tasks whose group is known, and function tasks run in this process. */
+/** Runs that can be suspended: shell tasks, and function tasks run in this process. */
 function preemptible(run: PausableRun): boolean {
-  if (run.record.pattern === 'shell') return run.pid !== null
+  if (run.record.pattern === 'shell') return true // its group, once started (see makeRoom)
   return run.record.pattern === 'generic' && run.record.isolation !== 'process' && run.record.interpreter === null
 }
 

@@ -669,6 +669,7 @@ export class Worker {
         this.broker.usage(run.record.id, usage).catch(() => {})
       })
       run.sampler.start()
+      this.preemption?.started()
     },
     yieldRun: (run) => (this.preemption ? this.preemption.yieldPoint(run, signalOf(run)) : nextTurn()),
   }
