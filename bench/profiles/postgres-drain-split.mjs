@@ -56,6 +56,22 @@ function mainThreadCpu() {
   return (Number(f[11]) + Number(f[12])) / 100
 }
 
+/** CPU seconds of this process's threads, summed by thread name (V8 workers, libuv pool…). */
+function threadCpu() {
+  const out = new Map()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = tid === String(process.pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}/${tid}`
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100)
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out
+}
+
 /** Prints what the sampled allocations add up to, per task, by package and by function. */
 function summariseAllocations(profile, ran) {
   const byFunction = new Map()
@@ -156,6 +172,7 @@ if (session) {
 }
 const cpu0 = process.cpuUsage()
 const main0 = mainThreadCpu()
+const threads0 = threadCpu()
 const server0 = serverCpu()
 const t0 = now()
 const ran = await worker.runToEnd()
@@ -165,6 +182,7 @@ let own = 0
 for (const pid of await ownBackends()) own += processCpu(pid) - (own0.get(pid) ?? 0)
 const cpu = process.cpuUsage(cpu0)
 const main = mainThreadCpu() - main0
+const threadsAfter = threadCpu()
 if (session) {
   const { profile } = await session.post(opts.profile ? 'Profiler.stop' : 'HeapProfiler.stopSampling')
   writeFileSync(opts.profile ?? opts.heap, JSON.stringify(profile))
@@ -179,6 +197,7 @@ const before = new Map(fnBefore.map((r) => [r.funcname, r]))
 const fmt = (x) => Math.round(x * 10) / 10
 console.log(`ran ${ran} tasks in ${fmt(wall)} ms: ${Math.round((ran * 1000) / wall)} tasks/s; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 console.log(`node CPU ${fmt((cpu.user + cpu.system) / 1000)} ms (user ${fmt(cpu.user / 1000)}, sys ${fmt(cpu.system / 1000)}; main thread ${fmt(main * 1000)}); server CPU ${fmt(own * 1000)} ms in this broker's ${own0.size} connections, ${fmt(server * 1000)} ms in all PostgreSQL processes (10 ms ticks)`)
+console.log(`node threads (ms on a CPU, by name): ${[...threadsAfter].map(([name, s]) => `${name} ${fmt((s - (threads0.get(name) ?? 0)) * 1000)}`).join(', ')}`)
 for (const [name, s] of [
   ['claims', claims],
   ['finish batches', finishes],

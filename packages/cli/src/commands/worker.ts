@@ -70,7 +70,7 @@ export function registerWorker(program: Command): void {
     .option('-c, --cpus <n>', "CPUs it offers to tasks (default: the machine's)")
     .option('--memory <size>', "memory it offers to tasks, e.g. 16GB (default: the machine's)")
     .option('--concurrency <n>', 'most tasks at once (default 32)', positiveInteger('--concurrency'))
-    .option('--prefetch <n>', 'short tasks claimed ahead of free slots (default 8 × concurrency; 0: none)', nonNegativeInteger('--prefetch'))
+    .option('--prefetch <n>', 'short tasks claimed ahead of free slots (default 32 × concurrency; 0: none)', nonNegativeInteger('--prefetch'))
     .option('--import <module>', 'a module that defines tasks (repeat for several)', collect, [])
     .option('--reload', 'restart when an imported file changes')
     .option('--grace <ms>', 'on SIGINT/SIGTERM, how long running tasks may finish before they are killed', positiveInteger('--grace'), 10_000)

@@ -34,8 +34,11 @@ export interface WorkerOptions {
    * and reserve no CPU or memory: the broker prepares the next batch while this one runs.
    * A task that waits longer than `prefetchWaitMs` for a slot goes back to `pending`. 0: off.
    * Larger batches spread the cost of a claim over more tasks (Redis, 30,000 no-op tasks,
-   * concurrency 32: 25k tasks/s with 32, 28k with 96, 33k with 224).
-   * @default 8 × concurrency
+   * concurrency 32: 25k tasks/s with 32, 28k with 96, 33k with 224; PostgreSQL, 10,000:
+   * ~12% faster with 1,024 than with 256, as a claim and the finishes riding in it cost the
+   * server less per task in bigger statements). Short runs bound the wait: 1,024 tasks of
+   * under 10 ms on 32 slots are all started within ~0.3 s.
+   * @default 32 × concurrency
    */
   prefetch?: number
   /** Longest a task claimed ahead waits for a slot before it is handed back, ms. @default 1000 */
@@ -183,7 +186,7 @@ export class Worker {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for them
     if (this.id === '' || /[\u0000-\u001f]/.test(this.id)) throw new ValidationError(`id: expected a name without control characters, got ${JSON.stringify(this.id)}`)
     this.concurrency = positive(options.concurrency ?? 32, 'concurrency')
-    const prefetch = options.prefetch ?? 8 * this.concurrency
+    const prefetch = options.prefetch ?? 32 * this.concurrency
     if (!Number.isSafeInteger(prefetch) || prefetch < 0) throw new ValidationError(`prefetch: expected a whole number ≥ 0, got ${String(prefetch)}`)
     this.ahead = new ClaimAhead(prefetch, positive(options.prefetchWaitMs ?? 1000, 'prefetchWaitMs'))
     this.capacity = {

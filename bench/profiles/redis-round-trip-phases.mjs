@@ -1,0 +1,66 @@
+/**
+ * Where a Redis submit → await round trip spends its time, phase by phase, as seen from Node:
+ * the writes to and replies from the broker's main connection, the task's run and the await's
+ * end, each as the median time since the step before it, over sequential round trips with the
+ * worker in the same process (as the bench's latency scenario). A phase from a write to the
+ * next reply is Redis's time (scripts and sockets) plus the wake-ups on both sides; the others
+ * are Node's.
+ *
+ *   node bench/profiles/redis-round-trip-phases.mjs [round trips, default 2000]
+ */
+import { randomBytes } from 'node:crypto'
+import { Queue, Worker, getBroker, task } from '@aque/core'
+import '@aque/broker-redis'
+
+/** @type {[string, number][]} */
+let events = []
+const noop = task('bench-noop', () => {
+  events.push(['run', performance.now()])
+})
+const broker = await getBroker(`redis://127.0.0.1:6379/0?prefix=aque-phases-${randomBytes(6).toString('hex')}`)
+await broker.init()
+const queue = new Queue({ broker })
+const worker = new Worker(broker, { concurrency: 32 })
+const running = worker.runForever()
+const n = Number(process.argv[2] ?? 2000)
+for (let i = 0; i < 300; i++) await (await queue.submit(noop)).result()
+
+// The main connection's socket (a diagnostic: private fields of the broker and of ioredis).
+const stream = Reflect.get(broker, 'main').client.stream
+const write = stream.write.bind(stream)
+stream.write = (...args) => {
+  events.push(['write', performance.now()])
+  return write(...args)
+}
+stream.prependListener('data', () => events.push(['reply', performance.now()]))
+
+/** @type {{ start: number, end: number, events: [string, number][] }[]} */
+const trips = []
+for (let i = 0; i < n; i++) {
+  events = []
+  const start = performance.now()
+  const future = await queue.submit(noop)
+  events.push(['submitted', performance.now()])
+  await future.result()
+  trips.push({ start, end: performance.now(), events })
+}
+
+// Phases of the commonest sequence of steps (others: a reply split in two reads, say).
+const shapes = new Map()
+for (const t of trips) {
+  const shape = t.events.map((e) => e[0]).join(',')
+  shapes.set(shape, (shapes.get(shape) ?? 0) + 1)
+}
+const [shape, count] = [...shapes].sort((a, b) => b[1] - a[1])[0]
+const same = trips.filter((t) => t.events.map((e) => e[0]).join(',') === shape)
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const µs = (ms) => `${Math.round(ms * 1000)} µs`
+const steps = shape.split(',')
+const parts = steps.map((step, k) => `${step} +${µs(median(same.map((t) => t.events[k][1] - (k === 0 ? t.start : t.events[k - 1][1]))))}`)
+parts.push(`resolved +${µs(median(same.map((t) => t.end - t.events[t.events.length - 1][1])))}`)
+console.log(`${count} of ${n} round trips went: ${parts.join(', ')}`)
+console.log(`round trip p50 ${µs(median(trips.map((t) => t.end - t.start)))}`)
+await worker.stop()
+await running
+await broker.destroy()
+await broker.close()
