@@ -1,0 +1,75 @@
+/**
+ * Where a PostgreSQL submit → await round trip spends its time, step by step, as seen from
+ * Node: the submit's reply, the new_work message, the claim sent and answered, the run, the
+ * finish sent and answered, the task_status message with the outcome, and the await's end,
+ * each as the median time since the step before it, over sequential round trips with the
+ * worker in the same process (as the bench's latency scenario).
+ *
+ *   node bench/profiles/postgres-round-trip-phases.mjs [round trips, default 1000]
+ */
+import { randomBytes } from 'node:crypto'
+import { PostgresBroker } from '@aque/broker-postgres'
+import { Queue, Worker, task } from '@aque/core'
+
+/** @type {[string, number][]} */
+let events = []
+const mark = (step) => events.push([step, performance.now()])
+const noop = task('bench-noop', () => mark('run'))
+const schema = `aque_phases_${randomBytes(6).toString('hex')}`
+const broker = new PostgresBroker(`postgres://postgres@127.0.0.1:5432/test?schema=${schema}`)
+await broker.init()
+await broker.ready()
+const queue = new Queue({ broker })
+const worker = new Worker(broker, { concurrency: 32 })
+const running = worker.runForever()
+const n = Number(process.argv[2] ?? 1000)
+for (let i = 0; i < 200; i++) await (await queue.submit(noop)).result()
+
+// Diagnostics on the broker's private methods: when each statement leaves and comes back.
+const wrap = (name, label) => {
+  const original = broker[name].bind(broker)
+  broker[name] = async (...args) => {
+    mark(`${label}>`)
+    try {
+      return await original(...args)
+    } finally {
+      mark(`${label}<`)
+    }
+  }
+}
+wrap('claimTopWith', 'claim')
+wrap('finishBatch', 'finish')
+broker.on('new_work', () => mark('new_work'))
+broker.on('task_status', (e) => {
+  if (e.status === 'success') mark('success')
+})
+
+/** @type {{ start: number, end: number, events: [string, number][] }[]} */
+const trips = []
+for (let i = 0; i < n; i++) {
+  events = []
+  const start = performance.now()
+  const future = await queue.submit(noop)
+  mark('submitted')
+  await future.result()
+  trips.push({ start, end: performance.now(), events })
+}
+
+const shapes = new Map()
+for (const t of trips) {
+  const shape = t.events.map((e) => e[0]).join(',')
+  shapes.set(shape, (shapes.get(shape) ?? 0) + 1)
+}
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const µs = (ms) => `${Math.round(ms * 1000)} µs`
+for (const [shape, count] of [...shapes].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
+  const same = trips.filter((t) => t.events.map((e) => e[0]).join(',') === shape)
+  const parts = shape.split(',').map((step, k) => `${step} +${µs(median(same.map((t) => t.events[k][1] - (k === 0 ? t.start : t.events[k - 1][1]))))}`)
+  parts.push(`resolved +${µs(median(same.map((t) => t.end - t.events[t.events.length - 1][1])))}`)
+  console.log(`${count} of ${n}: ${parts.join(', ')}`)
+}
+console.log(`round trip p50 ${µs(median(trips.map((t) => t.end - t.start)))}`)
+await worker.stop()
+await running
+await broker.destroy()
+await broker.close()
