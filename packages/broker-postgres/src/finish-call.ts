@@ -21,12 +21,22 @@ export interface FinishCall {
 
 /**
  * The call that records `items`. The usual batch (every run succeeded, no id twice) goes to
- * the lean `finish_success`, which returns the ids it applied to; any other batch to the
- * general `finish`, which returns one flag per entry.
+ * the lean `finish_success`, or `finish_one` for a single success (no arrays to read), both
+ * returning the ids they applied to; any other batch to the general `finish`, which returns
+ * one flag per entry.
  * @param s the quoted schema
  */
 export function finishCall(s: string, items: FinishItem[]): FinishCall {
   const ids = items.map((i) => i.id)
+  const [only] = items
+  if (items.length === 1 && only?.outcome.status === 'success') {
+    return {
+      name: 'finish-one',
+      expr: `${s}.finish_one($1, $2, $3, $4)`,
+      values: [only.id, only.attempt, only.outcome.result, only.now],
+      applied: (value) => [(value as number[] | null)?.[0] === only.id],
+    }
+  }
   if (items.every((i) => i.outcome.status === 'success') && new Set(ids).size === ids.length) {
     return {
       name: 'finish-success',
