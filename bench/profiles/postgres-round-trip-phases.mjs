@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import { PostgresBroker } from '@aque/broker-postgres'
 import { Queue, Worker, task } from '@aque/core'
+import { printPhases } from '../lib/round-trip-phases.mjs'
 
 /** @type {[string, number][]} */
 let events = []
@@ -44,7 +45,7 @@ broker.on('task_status', (e) => {
   if (e.status === 'success') mark('success')
 })
 
-/** @type {{ start: number, end: number, events: [string, number][] }[]} */
+/** @type {import('../lib/round-trip-phases.mjs').Trip[]} */
 const trips = []
 for (let i = 0; i < n; i++) {
   events = []
@@ -55,20 +56,7 @@ for (let i = 0; i < n; i++) {
   trips.push({ start, end: performance.now(), events })
 }
 
-const shapes = new Map()
-for (const t of trips) {
-  const shape = t.events.map((e) => e[0]).join(',')
-  shapes.set(shape, (shapes.get(shape) ?? 0) + 1)
-}
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const µs = (ms) => `${Math.round(ms * 1000)} µs`
-for (const [shape, count] of [...shapes].sort((a, b) => b[1] - a[1]).slice(0, 3)) {
-  const same = trips.filter((t) => t.events.map((e) => e[0]).join(',') === shape)
-  const parts = shape.split(',').map((step, k) => `${step} +${µs(median(same.map((t) => t.events[k][1] - (k === 0 ? t.start : t.events[k - 1][1]))))}`)
-  parts.push(`resolved +${µs(median(same.map((t) => t.end - t.events[t.events.length - 1][1])))}`)
-  console.log(`${count} of ${n}: ${parts.join(', ')}`)
-}
-console.log(`round trip p50 ${µs(median(trips.map((t) => t.end - t.start)))}`)
+printPhases(trips, 3)
 await worker.stop()
 await running
 await broker.destroy()

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { Queue, Worker, getBroker, task } from '@aque/core'
 import '@aque/broker-redis'
+import { printPhases } from '../lib/round-trip-phases.mjs'
 
 /** @type {[string, number][]} */
 let events = []
@@ -34,7 +35,7 @@ stream.write = (...args) => {
 }
 stream.prependListener('data', () => events.push(['reply', performance.now()]))
 
-/** @type {{ start: number, end: number, events: [string, number][] }[]} */
+/** @type {import('../lib/round-trip-phases.mjs').Trip[]} */
 const trips = []
 for (let i = 0; i < n; i++) {
   events = []
@@ -45,21 +46,7 @@ for (let i = 0; i < n; i++) {
   trips.push({ start, end: performance.now(), events })
 }
 
-// Phases of the commonest sequence of steps (others: a reply split in two reads, say).
-const shapes = new Map()
-for (const t of trips) {
-  const shape = t.events.map((e) => e[0]).join(',')
-  shapes.set(shape, (shapes.get(shape) ?? 0) + 1)
-}
-const [shape, count] = [...shapes].sort((a, b) => b[1] - a[1])[0]
-const same = trips.filter((t) => t.events.map((e) => e[0]).join(',') === shape)
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const µs = (ms) => `${Math.round(ms * 1000)} µs`
-const steps = shape.split(',')
-const parts = steps.map((step, k) => `${step} +${µs(median(same.map((t) => t.events[k][1] - (k === 0 ? t.start : t.events[k - 1][1]))))}`)
-parts.push(`resolved +${µs(median(same.map((t) => t.end - t.events[t.events.length - 1][1])))}`)
-console.log(`${count} of ${n} round trips went: ${parts.join(', ')}`)
-console.log(`round trip p50 ${µs(median(trips.map((t) => t.end - t.start)))}`)
+printPhases(trips, 1)
 await worker.stop()
 await running
 await broker.destroy()
