@@ -216,36 +216,38 @@ export class PostgresBroker extends BaseBroker {
       }
     })
     const specs = batch.map((b) => b.spec)
-    // Not retried: a batch whose commit was lost in transit would be created twice.
-    const run = async () => {
-      try {
-        return await this.pool.query<{ ids: number[] }>(
-          `SELECT ids FROM ${this.s}.submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-          [
-            now,
-            specs.map((s) => s.priority),
-            specs.map((s) => s.duration),
-            specs.map((s) => s.runAt),
-            specs.map((s) => s.parent),
-            specs.map((s) => s.user),
-            specs.map((s) => s.args),
-            specs.map((s) => s.kwargs),
-            specs.map((s) => s.stdin),
-            specs.map((s) => s.extra),
-            specs.map(specJson),
-            dTask,
-            dId,
-            dIndex,
-            failedTemplate(),
-          ],
-        )
-      } catch (err) {
-        throw translateError(err, this.options)
-      }
-    }
-    const { rows } = await run()
-    this.reachable = true
+    const rows = await this.submitQuery<{ ids: number[] }>({
+      text: `SELECT ids FROM ${this.s}.submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      values: [
+        now,
+        specs.map((s) => s.priority),
+        specs.map((s) => s.duration),
+        specs.map((s) => s.runAt),
+        specs.map((s) => s.parent),
+        specs.map((s) => s.user),
+        specs.map((s) => s.args),
+        specs.map((s) => s.kwargs),
+        specs.map((s) => s.stdin),
+        specs.map((s) => s.extra),
+        specs.map(specJson),
+        dTask,
+        dId,
+        dIndex,
+        failedTemplate(),
+      ],
+    })
     return { ids: rows[0]?.ids ?? [], ...NO_CHANGES }
+  }
+
+  /** Runs a submit's statement once: not retried, as a batch whose commit was lost in transit would be created twice. */
+  private async submitQuery<R extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<R[]> {
+    try {
+      const { rows } = await this.pool.query<R>(query)
+      this.reachable = true
+      return rows
+    } catch (err) {
+      throw translateError(err, this.options)
+    }
   }
 
   /**
@@ -256,25 +258,20 @@ export class PostgresBroker extends BaseBroker {
    */
   private async submitOne(spec: TaskSpec, now: number): Promise<{ ids: number[] } & Changes> {
     const channel = channelOf(this.options.schema)
-    try {
-      const { rows } = await this.pool.query<{ id: number }>({
-        name: 'aque.submit-one',
-        text: `WITH t AS (
-                 INSERT INTO ${this.s}.tasks (status, priority, duration, run_at, wait_until, remaining, parent, "user",
-                                             dependencies, created_at, args, kwargs, stdin, extra, spec)
-                 VALUES ('pending', $2, $3, $4, CASE WHEN $4::bigint > $1::bigint THEN $4::bigint END, 0, $5, $6,
-                         '{}', $1, $7, $8, $9, $10, $11)
-                 RETURNING id)
-               SELECT id, pg_notify($12, 'task_status' || E'\\n' || json_build_object('ids', ARRAY[id], 'status', 'pending')::text),
-                      pg_notify($12, 'new_work' || E'\\n{}')
-               FROM t`,
-        values: [now, spec.priority, spec.duration, spec.runAt, spec.parent, spec.user, spec.args, spec.kwargs, spec.stdin, spec.extra, specJson(spec), channel],
-      })
-      this.reachable = true
-      return { ids: rows.map((r) => r.id), ...NO_CHANGES }
-    } catch (err) {
-      throw translateError(err, this.options)
-    }
+    const rows = await this.submitQuery<{ id: number }>({
+      name: 'aque.submit-one',
+      text: `WITH t AS (
+               INSERT INTO ${this.s}.tasks (status, priority, duration, run_at, wait_until, remaining, parent, "user",
+                                           dependencies, created_at, args, kwargs, stdin, extra, spec)
+               VALUES ('pending', $2, $3, $4, CASE WHEN $4::bigint > $1::bigint THEN $4::bigint END, 0, $5, $6,
+                       '{}', $1, $7, $8, $9, $10, $11)
+               RETURNING id)
+             SELECT id, pg_notify($12, 'task_status' || E'\\n' || json_build_object('ids', ARRAY[id], 'status', 'pending')::text),
+                    pg_notify($12, 'new_work' || E'\\n{}')
+             FROM t`,
+      values: [now, spec.priority, spec.duration, spec.runAt, spec.parent, spec.user, spec.args, spec.kwargs, spec.stdin, spec.extra, specJson(spec), channel],
+    })
+    return { ids: rows.map((r) => r.id), ...NO_CHANGES }
   }
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
