@@ -1,11 +1,39 @@
 /**
- * The step-by-step summary of the round-trip phase profiles (bench/profiles/*-round-trip-phases.mjs):
- * a loop records the steps of each sequential submit → await round trip, then `printPhases`
- * groups the round trips by their sequence of steps and prints, for the commonest sequences,
- * each step as the median time since the step before it.
+ * Shared by the round-trip phase profiles (bench/profiles/*-round-trip-phases.mjs): each hooks
+ * the steps it wants to see with `mark(step)`, then `timeRoundTrips` runs sequential submit →
+ * await round trips of a task, and `printPhases` groups them by their sequence of steps and
+ * prints, for the commonest sequences, each step as the median time since the step before it.
  */
 
 /** @typedef {{ start: number, end: number, events: [string, number][] }} Trip */
+
+/** @type {[string, number][]} */
+let events = []
+
+/** Records `step` (now) in the round trip under way. */
+export function mark(step) {
+  events.push([step, performance.now()])
+}
+
+/**
+ * @param {import('@aque/core').Queue} queue
+ * @param {unknown} func the task to submit
+ * @param {number} n round trips
+ * @returns {Promise<Trip[]>}
+ */
+export async function timeRoundTrips(queue, func, n) {
+  /** @type {Trip[]} */
+  const trips = []
+  for (let i = 0; i < n; i++) {
+    events = []
+    const start = performance.now()
+    const future = await queue.submit(/** @type {never} */ (func))
+    mark('submitted')
+    await future.result()
+    trips.push({ start, end: performance.now(), events })
+  }
+  return trips
+}
 
 /** @param {number[]} xs */
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]

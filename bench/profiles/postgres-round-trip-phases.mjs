@@ -10,11 +10,8 @@
 import { randomBytes } from 'node:crypto'
 import { PostgresBroker } from '@aque/broker-postgres'
 import { Queue, Worker, task } from '@aque/core'
-import { printPhases } from '../lib/round-trip-phases.mjs'
+import { mark, printPhases, timeRoundTrips } from '../lib/round-trip-phases.mjs'
 
-/** @type {[string, number][]} */
-let events = []
-const mark = (step) => events.push([step, performance.now()])
 const noop = task('bench-noop', () => mark('run'))
 const schema = `aque_phases_${randomBytes(6).toString('hex')}`
 const broker = new PostgresBroker(`postgres://postgres@127.0.0.1:5432/test?schema=${schema}`)
@@ -45,17 +42,7 @@ broker.on('task_status', (e) => {
   if (e.status === 'success') mark('success')
 })
 
-/** @type {import('../lib/round-trip-phases.mjs').Trip[]} */
-const trips = []
-for (let i = 0; i < n; i++) {
-  events = []
-  const start = performance.now()
-  const future = await queue.submit(noop)
-  mark('submitted')
-  await future.result()
-  trips.push({ start, end: performance.now(), events })
-}
-
+const trips = await timeRoundTrips(queue, noop, n)
 printPhases(trips, 3)
 await worker.stop()
 await running

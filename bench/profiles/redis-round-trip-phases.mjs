@@ -11,13 +11,9 @@
 import { randomBytes } from 'node:crypto'
 import { Queue, Worker, getBroker, task } from '@aque/core'
 import '@aque/broker-redis'
-import { printPhases } from '../lib/round-trip-phases.mjs'
+import { mark, printPhases, timeRoundTrips } from '../lib/round-trip-phases.mjs'
 
-/** @type {[string, number][]} */
-let events = []
-const noop = task('bench-noop', () => {
-  events.push(['run', performance.now()])
-})
+const noop = task('bench-noop', () => mark('run'))
 const broker = await getBroker(`redis://127.0.0.1:6379/0?prefix=aque-phases-${randomBytes(6).toString('hex')}`)
 await broker.init()
 const queue = new Queue({ broker })
@@ -30,22 +26,12 @@ for (let i = 0; i < 300; i++) await (await queue.submit(noop)).result()
 const stream = Reflect.get(broker, 'main').client.stream
 const write = stream.write.bind(stream)
 stream.write = (...args) => {
-  events.push(['write', performance.now()])
+  mark('write')
   return write(...args)
 }
-stream.prependListener('data', () => events.push(['reply', performance.now()]))
+stream.prependListener('data', () => mark('reply'))
 
-/** @type {import('../lib/round-trip-phases.mjs').Trip[]} */
-const trips = []
-for (let i = 0; i < n; i++) {
-  events = []
-  const start = performance.now()
-  const future = await queue.submit(noop)
-  events.push(['submitted', performance.now()])
-  await future.result()
-  trips.push({ start, end: performance.now(), events })
-}
-
+const trips = await timeRoundTrips(queue, noop, n)
 printPhases(trips, 1)
 await worker.stop()
 await running
