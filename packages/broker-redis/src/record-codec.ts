@@ -1,12 +1,14 @@
 import type { NewTask, TaskField, TaskRecord } from '@aque/core'
 
 /**
- * How each task field is stored. Every value is a string; a null field is absent. Codec texts
- * (`args`, `result`, `error`, …) are stored verbatim. The fields of the spec (what was submitted,
- * never changed afterwards) are kept together in the hash field `_j`, as one JSON object of
- * these strings: a submit stores one field for them and a claim reads one (the scripts never
- * look inside). The state fields, and the few spec fields the scripts read (SEPARATE), are
- * hash fields of their own; they win over `_j`.
+ * How each task field is stored. Every hash value is a string; a null field is absent. Codec
+ * texts (`args`, `result`, `error`, …) are stored verbatim. The fields of the spec (what was
+ * submitted, never changed afterwards) are kept together in the hash field `_s`, as one JSON
+ * object of their values (numbers as numbers, JSON fields as JSON, nulls left out): a submit
+ * stores one field for them, a claim reads one and parses it with one `JSON.parse` (the scripts
+ * never look inside). The state fields, and the few spec fields the scripts read (SEPARATE),
+ * are hash fields of their own, as strings; they win over `_s`. Tasks stored before `_s` hold
+ * their spec in `_j`, a JSON object of the stored strings, and are still read.
  */
 type Kind = 'string' | 'number' | 'json'
 const KINDS: Record<TaskField, Kind> = {
@@ -56,11 +58,13 @@ const KINDS: Record<TaskField, Kind> = {
   // JSON-quoted: a stored value never holds a raw NUL (claim-1 joins a hash's values with NULs).
   reason: 'json',
 }
+/** The kind of a hash field that is a task field (a Map: a stored name never reaches a prototype). */
+const KIND_OF = new Map(Object.entries(KINDS)) as Map<string, Kind>
 /** Fields that change after submit (or are set by the scripts): hash fields of their own. */
 const STATE_FIELDS = new Set<string>(['id', 'status', 'dependencies', 'attempt', 'retryCount', 'result', 'error', 'failedDependency', 'createdAt', 'startedAt', 'finishedAt', 'worker', 'leaseUntil', 'progress', 'usage', 'reason'])
-/** Spec fields stored in `_j` and also on their own, for the scripts: runAt (retry changes it), parent and user (search). */
+/** Spec fields stored in `_s` and also on their own, for the scripts: runAt (retry changes it), parent and user (search). */
 const SEPARATE = ['runAt', 'parent', 'user'] as const
-/** Whether reading `field` needs `_j`. */
+/** Whether reading `field` needs the spec (`_s`, or `_j` of older tasks). */
 export function inSpecBlob(field: TaskField): boolean {
   return !STATE_FIELDS.has(field) && !(SEPARATE as readonly string[]).includes(field)
 }
@@ -89,101 +93,125 @@ function readValue(kind: Kind, text: string | undefined): unknown {
   }
 }
 
-/** A record from the flat [field, value, …] reply of HGETALL (or the values of HMGET `fields`). */
+/**
+ * Copies the spec fields of a stored task onto `record`: from `_s` as parsed, or from the
+ * strings of an older task's `_j`. Copies nothing when there is none or it does not parse (the
+ * spec fields then stay null, which fails validation in core for that task alone). Only spec
+ * fields are taken: a stored name never becomes anything else on the record.
+ */
+function copySpec(record: Record<string, unknown>, typed: string | undefined, legacy: string | undefined, only: Set<string> | null = null): void {
+  const text = typed ?? legacy
+  if (text === undefined) return
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return
+  const spec = parsed as Record<string, unknown>
+  for (const field in spec) {
+    const kind = KIND_OF.get(field)
+    if (kind === undefined || STATE_FIELDS.has(field) || (only !== null && !only.has(field))) continue
+    const value = spec[field]
+    record[field] = typed !== undefined ? value : readValue(kind, typeof value === 'string' ? value : undefined)
+  }
+}
+
+/**
+ * A record from the flat [field, value, …] reply of HGETALL: every field null, then the
+ * spec's, then the hash's own fields (which win). One pass to find the spec, one for the rest.
+ */
 export function recordFromPairs(pairs: string[]): Partial<TaskRecord> {
-  const hash: Record<string, string> = {}
-  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i] as string] = pairs[i + 1] as string
-  return recordFromHash(hash, null)
-}
-
-/** The stored text of field `f`: its own hash field, else (a spec field) its value in `_j`. */
-function textOf(hash: Record<string, string | undefined>, spec: Record<string, unknown> | null, f: TaskField): string | undefined {
-  const own = hash[f]
-  if (own !== undefined || STATE_FIELDS.has(f)) return own
-  const v = spec?.[f]
-  return typeof v === 'string' ? v : undefined
-}
-
-/**
- * A record from a task's hash (all of it, or the `fields` asked for and `_j`). A `_j` that
- * does not parse leaves the spec fields null, which fails validation in core for that task alone.
- */
-export function recordFromHash(hash: Record<string, string | undefined>, fields: TaskField[] | null): Partial<TaskRecord> {
-  const spec = specBlob(hash._j)
-  if (fields === null) return fullRecord(hash, spec)
-  const out: Record<string, unknown> = {}
-  for (const f of fields) out[f] = readValue(KINDS[f], textOf(hash, spec, f))
-  return out as Partial<TaskRecord>
-}
-
-/**
- * The whole record, built as one object literal: every record has the same shape (fast
- * property access wherever it goes). The type makes the literal name every field once.
- */
-function fullRecord(hash: Record<string, string | undefined>, spec: Record<string, unknown> | null): Partial<TaskRecord> {
-  const read = (f: TaskField): unknown => readValue(KINDS[f], textOf(hash, spec, f))
-  const record: Record<TaskField, unknown> = {
-    func: read('func'),
-    pattern: read('pattern'),
-    args: read('args'),
-    kwargs: read('kwargs'),
-    name: read('name'),
-    priority: read('priority'),
-    duration: read('duration'),
-    cpus: read('cpus'),
-    memory: read('memory'),
-    host: read('host'),
-    platform: read('platform'),
-    user: read('user'),
-    group: read('group'),
-    cwd: read('cwd'),
-    environ: read('environ'),
-    interpreter: read('interpreter'),
-    isolation: read('isolation'),
-    stdin: read('stdin'),
-    stdinPath: read('stdinPath'),
-    stdoutPath: read('stdoutPath'),
-    stderrPath: read('stderrPath'),
-    ioPaths: read('ioPaths'),
-    retries: read('retries'),
-    retryDelay: read('retryDelay'),
-    runAt: read('runAt'),
-    expects: read('expects'),
-    parent: read('parent'),
-    extra: read('extra'),
-    id: read('id'),
-    status: read('status'),
-    dependencies: read('dependencies'),
-    attempt: read('attempt'),
-    retryCount: read('retryCount'),
-    result: read('result'),
-    error: read('error'),
-    failedDependency: read('failedDependency'),
-    createdAt: read('createdAt'),
-    startedAt: read('startedAt'),
-    finishedAt: read('finishedAt'),
-    worker: read('worker'),
-    leaseUntil: read('leaseUntil'),
-    progress: read('progress'),
-    usage: read('usage'),
-    reason: read('reason'),
+  let typed: string | undefined
+  let legacy: string | undefined
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    if (pairs[i] === '_s') typed = pairs[i + 1]
+    else if (pairs[i] === '_j') legacy = pairs[i + 1]
+  }
+  const record = blankRecord() as Record<string, unknown>
+  copySpec(record, typed, legacy)
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const field = pairs[i] as string
+    const kind = KIND_OF.get(field)
+    if (kind !== undefined) record[field] = readValue(kind, pairs[i + 1])
   }
   return record as Partial<TaskRecord>
 }
 
-function specBlob(text: string | undefined): Record<string, unknown> | null {
-  if (text === undefined) return null
-  try {
-    const parsed: unknown = JSON.parse(text)
-    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null
-  } catch {
-    return null
+/**
+ * A record from a task's hash (all of it, or the `fields` asked for and the spec fields). A
+ * spec that does not parse leaves the spec fields null, which fails validation in core for
+ * that task alone.
+ */
+export function recordFromHash(hash: Record<string, string | undefined>, fields: TaskField[] | null): Partial<TaskRecord> {
+  if (fields === null) return recordFromPairs(Object.entries(hash).flatMap(([f, v]) => (v === undefined ? [] : [f, v])))
+  const out: Record<string, unknown> = {}
+  for (const f of fields) out[f] = null
+  copySpec(out, hash._s, hash._j, new Set(fields))
+  for (const f of fields) {
+    const own = Object.hasOwn(hash, f) ? hash[f] : undefined
+    if (own !== undefined || STATE_FIELDS.has(f)) out[f] = readValue(KINDS[f], own)
+  }
+  return out as Partial<TaskRecord>
+}
+
+/**
+ * A record with every field null, as one object literal: every record has the same shape
+ * (fast property access wherever it goes). The type makes the literal name every field once.
+ */
+function blankRecord(): Record<TaskField, null> {
+  return {
+    func: null,
+    pattern: null,
+    args: null,
+    kwargs: null,
+    name: null,
+    priority: null,
+    duration: null,
+    cpus: null,
+    memory: null,
+    host: null,
+    platform: null,
+    user: null,
+    group: null,
+    cwd: null,
+    environ: null,
+    interpreter: null,
+    isolation: null,
+    stdin: null,
+    stdinPath: null,
+    stdoutPath: null,
+    stderrPath: null,
+    ioPaths: null,
+    retries: null,
+    retryDelay: null,
+    runAt: null,
+    expects: null,
+    parent: null,
+    extra: null,
+    id: null,
+    status: null,
+    dependencies: null,
+    attempt: null,
+    retryCount: null,
+    result: null,
+    error: null,
+    failedDependency: null,
+    createdAt: null,
+    startedAt: null,
+    finishedAt: null,
+    worker: null,
+    leaseUntil: null,
+    progress: null,
+    usage: null,
+    reason: null,
   }
 }
 
-/** The hash fields to read (HMGET) for `fields`: them, and `_j` when one of them lives there. */
+/** The hash fields to read (HMGET) for `fields`: them, and the spec (`_s`, or `_j` of older tasks) when one of them lives there. */
 export function hashFieldsFor(fields: TaskField[]): string[] {
-  return fields.some(inSpecBlob) ? [...fields, '_j'] : fields
+  return fields.some(inSpecBlob) ? [...fields, '_s', '_j'] : fields
 }
 
 /** A record from the values of HMGET `hashFieldsFor(fields)`. */
@@ -196,16 +224,18 @@ export function recordFromValues(values: (string | null)[], fields: TaskField[])
   return recordFromHash(hash, fields)
 }
 
+/** Scratch space of orderKey (big-endian by default). */
+const bits = new DataView(new ArrayBuffer(8))
+
 /**
  * 16 hex digits whose string order is the numeric order of `x` (IEEE 754 bits with the sign
  * flipped, negative numbers inverted), reversed when `descending`. Exact for every double, so
  * a priority of 2^53 and a duration of 0.1 sort as they compare, unlike a float score.
  */
 export function orderKey(x: number, descending: boolean): string {
-  const buf = Buffer.alloc(8)
-  buf.writeDoubleBE(x === 0 ? 0 : x)
-  let hi = buf.readUInt32BE(0)
-  let lo = buf.readUInt32BE(4)
+  bits.setFloat64(0, x === 0 ? 0 : x)
+  let hi = bits.getUint32(0)
+  let lo = bits.getUint32(4)
   if (hi & 0x80000000) {
     hi = ~hi >>> 0
     lo = ~lo >>> 0
@@ -228,17 +258,23 @@ export function dispatchKey(priority: number, duration: number): string {
   return orderKey(priority, true) + orderKey(duration, true)
 }
 
+/** The last dispatch key made, and what it was made of (most tasks of a batch share them). */
+let lastKey = { priority: Number.NaN, duration: Number.NaN, key: '' }
+
 /**
- * The arguments of submit-1 for a new task, but its dependencies: the `_j` JSON of its spec,
- * its dispatch key, and runAt, parent and user ("" for none).
+ * The arguments of submit-1 for a new task, but its dependencies: the `_s` JSON of its spec
+ * (nulls left out), its dispatch key, and runAt, parent and user ("" for none).
  */
 export function newTaskFields(task: NewTask): [string, string, string, string, string] {
-  const out: Record<string, string> = {}
-  for (const [field, value] of Object.entries(task.spec)) {
-    const stored = storeValue(field as TaskField, value)
-    if (stored !== null) out[field] = stored
+  const spec = task.spec as Record<string, unknown>
+  const kept: Record<string, unknown> = {}
+  for (const field in spec) {
+    const value = spec[field]
+    if (value !== null && value !== undefined) kept[field] = value
   }
-  return [JSON.stringify(out), dispatchKey(task.spec.priority, task.spec.duration), out.runAt ?? '', out.parent ?? '', out.user ?? '']
+  const { priority, duration, runAt, parent, user } = task.spec
+  if (priority !== lastKey.priority || duration !== lastKey.duration) lastKey = { priority, duration, key: dispatchKey(priority, duration) }
+  return [JSON.stringify(kept), lastKey.key, runAt === null ? '' : String(runAt), parent === null ? '' : String(parent), user ?? '']
 }
 
 /** Dependencies for submit-1: existing ids as they are, batch indexes as -(index + 1). */

@@ -36,6 +36,22 @@ describe('redis data', () => {
     await expect(bad.result({ timeout: 10_000 })).rejects.toBeInstanceOf(DecodeError)
   })
 
+  it('a task stored with its spec as strings in `_j` (before `_s`) is still read, fetched and run', async () => {
+    const queue = new Queue({ broker })
+    const f = await queue.submitEx<string>({ func: echo, args: ['old'], priority: 7, environ: { A: '1' } })
+    const key = `${broker.location.prefix}:t:${f.id}`
+    const stored = JSON.parse((await raw.hget(key, '_s')) ?? 'null') as Record<string, unknown>
+    const strings = Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+    await raw.hdel(key, '_s')
+    await raw.hset(key, '_j', JSON.stringify(strings))
+    const fetched = (await broker.fetch([f.id]))?.get(f.id)
+    expect(fetched).toMatchObject({ func: 'redis-test-echo', priority: 7, environ: { A: '1' }, args: ['old'] })
+    expect(fetched?.unreadable).toBeUndefined()
+    expect((await broker.fetch([f.id], ['priority', 'environ', 'status'])).get(f.id)).toMatchObject({ priority: 7, environ: { A: '1' }, status: 'pending' })
+    await new Worker(broker).runToEnd()
+    await expect(f.result({ timeout: 10_000 })).resolves.toBe('old')
+  })
+
   it('a 10 MB result and 10 MB of output are stored and read back whole', async () => {
     const size = 10 * 1024 * 1024
     const queue = new Queue({ broker })

@@ -39,7 +39,7 @@ if count > 0 then
   end
   -- Members of the ready set are pending tasks: take the top ones out in one call each for
   -- the sets, and touch each task's hash twice (read it, then mark the claim). The hash goes
-  -- back as it is: the spec is one field (`_j`), and nothing is decoded or encoded here.
+  -- back as it is: the spec is one field (`_s`), and nothing is decoded or encoded here.
   local members = redis.call('ZRANGE', P .. 'ready', 0, count - 1)
   if #members > 0 then
     redis.call('ZREM', P .. 'ready', unpack(members))

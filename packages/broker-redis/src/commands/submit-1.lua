@@ -10,7 +10,7 @@
   ARGV[5]  the placeholder id in those templates
   ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or ""
   ARGV[7]  "1" if the caller listens on the events channel (see setOrigin)
-  ARGV[8 + 6i … 13 + 6i]  task i (from 0): `_j` (JSON of its spec, stored as it is), `_k` (the
+  ARGV[8 + 6i … 13 + 6i]  task i (from 0): `_s` (JSON of its spec, stored as it is), `_k` (the
            dispatch key prefix), runAt, parent, user ("" for none; stored on their own too), and
            the JSON array of its dependencies: ids (> 0) or batch indexes as -(index + 1)
 
@@ -47,7 +47,7 @@ for i = 0, n - 1 do
   local base = 8 + 6 * i
   local runAt, parent, user = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local key = tkey(id)
-  local args = { 'HSET', key, '_j', ARGV[base], '_k', ARGV[base + 1] }
+  local args = { 'HSET', key, '_s', ARGV[base], '_k', ARGV[base + 1] }
   if runAt ~= '' then
     args[#args + 1] = 'runAt'
     args[#args + 1] = runAt
