@@ -88,18 +88,21 @@ for i = 0, n - 1 do
   args[#args + 1] = now
   args[#args + 1] = '_r'
   args[#args + 1] = remaining
+  -- Stored pending with the rest (setStatus would write the hash a second time).
+  args[#args + 1] = 'status'
+  args[#args + 1] = 'pending'
   redis.call(unpack(args))
   redis.call('ZADD', P .. 'all', id, id)
   if parent ~= '' then
     redis.call('ZADD', P .. 'p:' .. parent, id, id)
   end
-  setStatus(id, nil, 'pending')
+  redis.call('ZADD', P .. 'st:pending', id, id)
   if failedDep then
     complete(id, 'pending', 'error', now)
     redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
     failed[#failed + 1] = id
   elseif remaining == 0 then
-    enqueue(id, now)
+    enqueueAs(id, runAt, ARGV[base + 1], now)
     newWork = true
   end
 end

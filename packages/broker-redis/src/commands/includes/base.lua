@@ -50,15 +50,21 @@ local function unqueue(id)
   redis.call('ZREM', P .. 'delayed', id)
 end
 
--- Puts a task whose dependencies all succeeded in the ready set, or the delayed one before runAt.
-local function enqueue(id, now)
-  local v = redis.call('HMGET', tkey(id), 'runAt', '_k')
-  local runAt = tonumber(v[1])
+-- Puts a task whose dependencies all succeeded in the ready set, or the delayed one before
+-- runAt, given its runAt (a string, or false/"" for none) and dispatch key `k`.
+local function enqueueAs(id, runAtText, k, now)
+  local runAt = tonumber(runAtText)
   if runAt and runAt > now then
     redis.call('ZADD', P .. 'delayed', runAt, id)
   else
-    redis.call('ZADD', P .. 'ready', 0, readyMember(id, v[2] or ''))
+    redis.call('ZADD', P .. 'ready', 0, readyMember(id, k or ''))
   end
+end
+
+-- The same for a stored task: its runAt and dispatch key are read from its hash.
+local function enqueue(id, now)
+  local v = redis.call('HMGET', tkey(id), 'runAt', '_k')
+  enqueueAs(id, v[1], v[2], now)
 end
 
 local function complete(id, from, to, now)
