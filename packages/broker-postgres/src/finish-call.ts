@@ -1,4 +1,5 @@
 import { type Outcome, dependencyFailedText } from '@aque/core'
+import { intArrayLiteral, textArrayLiteral } from './array-literal.js'
 
 /** One run's end, as the broker batches them. */
 export interface FinishItem {
@@ -41,7 +42,12 @@ export function finishCall(s: string, items: FinishItem[]): FinishCall {
     return {
       name: 'finish-success',
       expr: `${s}.finish_success($1, $2, $3, $4)`,
-      values: [ids, items.map((i) => i.attempt), items.map((i) => (i.outcome.status === 'success' ? i.outcome.result : null)), items.map((i) => i.now)],
+      values: [
+        intArrayLiteral(ids),
+        intArrayLiteral(items.map((i) => i.attempt)),
+        textArrayLiteral(items.map((i) => (i.outcome.status === 'success' ? i.outcome.result : null))),
+        intArrayLiteral(items.map((i) => i.now)),
+      ],
       applied(value) {
         const done = new Set(value as number[])
         return ids.map((id) => done.has(id))

@@ -23,6 +23,8 @@ describe('finishCall', () => {
   it('distinct successes go to finish_success; a repeated id or an error to finish', () => {
     const batch = finishCall('"s"', [success(1), success(2)])
     expect(batch.expr).toBe('"s".finish_success($1, $2, $3, $4)')
+    // Arrays go as literals (array-literal.ts; read back by the server in array-literal.postgres.test.ts).
+    expect([batch.values[0], batch.values[1], batch.values[3]]).toEqual(['{1,2}', '{1,1}', '{5,5}'])
     expect(batch.applied([2])).toEqual([false, true])
     expect(finishCall('"s"', [success(1), success(1, 2)]).expr).toMatch(/\.finish\(/)
     expect(finishCall('"s"', [failure(3)]).expr).toMatch(/\.finish\(/)

@@ -1,0 +1,34 @@
+/**
+ * The array literals the broker sends for batches (array-literal.ts), read back by the real
+ * server as the arrays they stand for: texts with quotes, backslashes, braces, commas, spaces,
+ * the word NULL, non-ASCII and empty strings; nulls; integers up to 2^53 − 1.
+ */
+import type pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { intArrayLiteral, textArrayLiteral } from '../src/array-literal.js'
+import { sqlClient } from './helpers.js'
+
+describe('array literals', () => {
+  let client: pg.Client
+  beforeAll(async () => {
+    client = await sqlClient()
+  })
+  afterAll(async () => {
+    await client.end()
+  })
+
+  it('texts and nulls come back as sent', async () => {
+    const texts = ['{"$":"U","v":null}', 'a"b', 'back\\slash', '\\"', '{braces}', 'a,b', ' padded ', 'NULL', 'null', '', 'é ✓ 😀', '\n\t', null]
+    const { rows } = await client.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [textArrayLiteral(texts)])
+    expect(rows[0]?.a).toEqual(texts)
+  })
+
+  it('integers and nulls come back as sent, as bigint[] and integer[]', async () => {
+    const ints = [1, 0, -7, 2 ** 53 - 1, null]
+    const { rows } = await client.query<{ a: string[]; b: (number | null)[] }>('SELECT $1::bigint[]::text[] AS a, $2::integer[] AS b', [intArrayLiteral(ints), intArrayLiteral([3, null, -1])])
+    expect(rows[0]?.a).toEqual(ints.map((n) => (n === null ? null : String(n))))
+    expect(rows[0]?.b).toEqual([3, null, -1])
+    const empty = await client.query<{ a: string[] }>('SELECT $1::text[] AS a', [textArrayLiteral([])])
+    expect(empty.rows[0]?.a).toEqual([])
+  })
+})
