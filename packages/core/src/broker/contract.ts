@@ -45,7 +45,8 @@ export interface ClaimResult {
   /**
    * Claimed tasks, now `running`, `attempt` incremented, `leaseUntil` = now + leaseMs. With
    * `trustedRecords` these may be the broker's own objects: read-only, and a caller that keeps
-   * `attempt` (its fencing token) copies it at once.
+   * `attempt` (its fencing token) copies it at once. Without it, each must be a fresh object
+   * the broker keeps no hold on: the base hands a valid one on as it is (no copy).
    */
   tasks: TaskRecord[]
   /** When nothing is ready now: the earliest `runAt` of a delayed ready task, else null. */
