@@ -1,4 +1,4 @@
-import type { NewTask, TaskField, TaskRecord } from '@aque/core'
+import { type NewTask, TASK_FIELDS, type TaskField, type TaskRecord } from '@aque/core'
 
 /**
  * How each task field is stored. Every hash value is a string; a null field is absent. Codec
@@ -156,57 +156,12 @@ export function recordFromHash(hash: Record<string, string | undefined>, fields:
   return out as Partial<TaskRecord>
 }
 
-/**
- * A record with every field null, as one object literal: every record has the same shape
- * (fast property access wherever it goes). The type makes the literal name every field once.
- */
+/** Every task field, null: the template of a record read back (see blankRecord). */
+const BLANK = Object.fromEntries(TASK_FIELDS.map((field) => [field, null])) as Record<TaskField, null>
+
+/** A record with every field null, cloned from one template: every record has the same shape (fast property access wherever it goes). */
 function blankRecord(): Record<TaskField, null> {
-  return {
-    func: null,
-    pattern: null,
-    args: null,
-    kwargs: null,
-    name: null,
-    priority: null,
-    duration: null,
-    cpus: null,
-    memory: null,
-    host: null,
-    platform: null,
-    user: null,
-    group: null,
-    cwd: null,
-    environ: null,
-    interpreter: null,
-    isolation: null,
-    stdin: null,
-    stdinPath: null,
-    stdoutPath: null,
-    stderrPath: null,
-    ioPaths: null,
-    retries: null,
-    retryDelay: null,
-    runAt: null,
-    expects: null,
-    parent: null,
-    extra: null,
-    id: null,
-    status: null,
-    dependencies: null,
-    attempt: null,
-    retryCount: null,
-    result: null,
-    error: null,
-    failedDependency: null,
-    createdAt: null,
-    startedAt: null,
-    finishedAt: null,
-    worker: null,
-    leaseUntil: null,
-    progress: null,
-    usage: null,
-    reason: null,
-  }
+  return { ...BLANK }
 }
 
 /** The hash fields to read (HMGET) for `fields`: them, and the spec (`_s`, or `_j` of older tasks) when one of them lives there. */
