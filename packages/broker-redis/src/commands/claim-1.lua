@@ -24,6 +24,9 @@
 
 local now = tonumber(ARGV[1])
 local leaseUntil = now + tonumber(ARGV[2])
+-- Numbers given to redis.call are printed (sprintf) at every call: times and ids go as text,
+-- each printed once at most.
+local nowText, leaseText = ARGV[1], tostring(leaseUntil)
 local worker = ARGV[3]
 local count = tonumber(ARGV[4])
 setOrigin(ARGV[5], ARGV[6])
@@ -45,8 +48,9 @@ if count > 0 then
     redis.call('ZREM', P .. 'ready', unpack(members))
     local scored, leased = {}, {}
     for _, m in ipairs(members) do
-      local id = tonumber(string.sub(m, -16))
-      local key = tkey(id)
+      local sid = string.match(string.sub(m, -16), '^0*(%d+)$')
+      local id = tonumber(sid)
+      local key = tkey(sid)
       local before = redis.call('HGETALL', key)
       local attempt, hadReason = 1, false
       for i = 1, #before, 2 do
@@ -57,13 +61,13 @@ if count > 0 then
           hadReason = true
         end
       end
-      redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', now, 'leaseUntil', leaseUntil)
+      redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'startedAt', nowText, 'leaseUntil', leaseText)
       if hadReason then redis.call('HDEL', key, 'reason') end
-      ids[#ids + 1] = id
-      scored[#scored + 1] = id
-      scored[#scored + 1] = id
-      leased[#leased + 1] = leaseUntil
-      leased[#leased + 1] = id
+      ids[#ids + 1] = sid
+      scored[#scored + 1] = sid
+      scored[#scored + 1] = sid
+      leased[#leased + 1] = leaseText
+      leased[#leased + 1] = sid
       out[#out + 1] = { id, attempt, table.concat(before, '\0') }
     end
     redis.call('ZREM', P .. 'st:pending', unpack(ids))

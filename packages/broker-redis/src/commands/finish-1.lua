@@ -20,6 +20,8 @@
 --- @include "base"
 
 local now = tonumber(ARGV[1])
+-- Given to redis.call as text: a number would be printed (sprintf) at every call.
+local nowText = ARGV[1]
 local tplError, tplKilled, placeholder = ARGV[2], ARGV[3], ARGV[4]
 setOrigin(ARGV[5], ARGV[6])
 local succeeded = {}
@@ -42,7 +44,7 @@ local function finish(id, attempt, status, text, retryAt)
   if status == 'success' then
     if st == 'running' or st == 'suspended' then
       -- The common case, in as few calls as possible: a running task is in no ready/delayed set.
-      redis.call('HSET', key, 'status', 'success', 'finishedAt', now, 'result', text)
+      redis.call('HSET', key, 'status', 'success', 'finishedAt', nowText, 'result', text)
       redis.call('HDEL', key, 'leaseUntil', 'error')
       -- Index updates of all the batch's successes are made at the end, in one call each.
       if st == 'running' then
@@ -65,7 +67,7 @@ local function finish(id, attempt, status, text, retryAt)
         newWork = 1
       end
     end
-    succeeded[#succeeded + 1] = nid
+    succeeded[#succeeded + 1] = id
     results[#results + 1] = text
     if newWork == 1 then anyNewWork = true end
     return { 1, newWork }

@@ -41,12 +41,16 @@ local first = redis.call('INCRBY', P .. 'id', n) - n + 1
 local ids = {}
 local failed = {}
 local newWork = false
+-- Numbers given to redis.call or joined to text are printed (sprintf) each time: the id is
+-- printed once per task, times and constants go as text.
+local nowText = ARGV[1]
 for i = 0, n - 1 do
   local id = first + i
-  ids[#ids + 1] = id
+  local sid = tostring(id)
+  ids[#ids + 1] = sid
   local base = 8 + 6 * i
   local runAt, parent, user = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
-  local key = tkey(id)
+  local key = tkey(sid)
   local args = { 'HSET', key, '_s', ARGV[base], '_k', ARGV[base + 1] }
   if runAt ~= '' then
     args[#args + 1] = 'runAt'
@@ -68,7 +72,7 @@ for i = 0, n - 1 do
     if d < 0 then depId = first - d - 1 end
     resolved[#resolved + 1] = depId
     -- A dependency named twice counts once.
-    if redis.call('SADD', P .. 'd:' .. depId, id) == 1 then
+    if redis.call('SADD', P .. 'd:' .. depId, sid) == 1 then
       local st = redis.call('HGET', tkey(depId), 'status')
       if st ~= 'success' then remaining = remaining + 1 end
       if not failedDep and (st == 'error' or st == 'killed') then
@@ -77,26 +81,26 @@ for i = 0, n - 1 do
     end
   end
   args[#args + 1] = 'id'
-  args[#args + 1] = id
+  args[#args + 1] = sid
   args[#args + 1] = 'dependencies'
   args[#args + 1] = '[' .. table.concat(resolved, ',') .. ']'
   args[#args + 1] = 'attempt'
-  args[#args + 1] = 0
+  args[#args + 1] = '0'
   args[#args + 1] = 'retryCount'
-  args[#args + 1] = 0
+  args[#args + 1] = '0'
   args[#args + 1] = 'createdAt'
-  args[#args + 1] = now
+  args[#args + 1] = nowText
   args[#args + 1] = '_r'
   args[#args + 1] = remaining
   -- Stored pending with the rest (setStatus would write the hash a second time).
   args[#args + 1] = 'status'
   args[#args + 1] = 'pending'
   redis.call(unpack(args))
-  redis.call('ZADD', P .. 'all', id, id)
+  redis.call('ZADD', P .. 'all', sid, sid)
   if parent ~= '' then
-    redis.call('ZADD', P .. 'p:' .. parent, id, id)
+    redis.call('ZADD', P .. 'p:' .. parent, sid, sid)
   end
-  redis.call('ZADD', P .. 'st:pending', id, id)
+  redis.call('ZADD', P .. 'st:pending', sid, sid)
   if failedDep then
     complete(id, 'pending', 'error', now)
     redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
