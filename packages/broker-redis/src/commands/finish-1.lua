@@ -31,7 +31,7 @@ local anyNewWork = false
 
 local function finish(id, attempt, status, text, retryAt)
   local key = tkey(id)
-  local v = redis.call('HMGET', key, 'status', 'attempt')
+  local v = redis.call('HMGET', key, 'status', 'attempt', '_n')
   local st = v[1]
   if not st then return { 0, 0 } end
   if attempt == '' then
@@ -59,7 +59,10 @@ local function finish(id, attempt, status, text, retryAt)
       redis.call('HDEL', key, 'error')
     end
     local newWork = 0
-    for _, d in ipairs(redis.call('SMEMBERS', P .. 'd:' .. id)) do
+    -- `_n`: no task depends on it (set by submit-1, removed when one does; tasks stored
+    -- before it have no `_n` and are looked up).
+    local dependents = v[3] == '1' and {} or redis.call('SMEMBERS', P .. 'd:' .. id)
+    for _, d in ipairs(dependents) do
       local dkey = tkey(d)
       local remaining = redis.call('HINCRBY', dkey, '_r', -1)
       if remaining == 0 and redis.call('HGET', dkey, 'status') == 'pending' then

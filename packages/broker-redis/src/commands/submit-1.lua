@@ -73,6 +73,8 @@ for i = 0, n - 1 do
     resolved[#resolved + 1] = depId
     -- A dependency named twice counts once.
     if redis.call('SADD', P .. 'd:' .. depId, sid) == 1 then
+      -- It has a dependent now: its finish must look them up (see `_n`).
+      redis.call('HDEL', tkey(depId), '_n')
       local st = redis.call('HGET', tkey(depId), 'status')
       if st ~= 'success' then remaining = remaining + 1 end
       if not failedDep and (st == 'error' or st == 'killed') then
@@ -95,6 +97,9 @@ for i = 0, n - 1 do
   -- Stored pending with the rest (setStatus would write the hash a second time).
   args[#args + 1] = 'status'
   args[#args + 1] = 'pending'
+  -- No dependent yet: until a submit gives it one, its success needs no SMEMBERS.
+  args[#args + 1] = '_n'
+  args[#args + 1] = '1'
   redis.call(unpack(args))
   redis.call('ZADD', P .. 'all', sid, sid)
   if parent ~= '' then

@@ -1,7 +1,8 @@
 --[[
   Helpers shared by the scripts (inlined where a script says `--- @include "base"`).
   KEYS[1] is the key prefix ("aque:" by default); every key is built from it:
-    <p>t:<id>        hash of a task (codec texts verbatim; `_r` remaining dependencies, `_k` dispatch key)
+    <p>t:<id>        hash of a task (codec texts verbatim; `_r` remaining dependencies, `_k` dispatch key,
+                     `_n` set while no task depends on it)
     <p>d:<id>        set of the ids that depend on task <id>
     <p>ready         zset of ready tasks, all scores 0, members `_k .. %016d(id)` (lexicographic dispatch order)
     <p>delayed       zset of ready tasks waiting for runAt (score runAt)
