@@ -1,14 +1,30 @@
 // Preemption: a worker with `preempt` suspends lower-priority tasks for an urgent one that does
 // not fit, and resumes them once it ended; `currentTask().yield()` is where function tasks let it.
-import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MemoryBroker } from '@aque/broker-memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Queue, TaskKilledError, Worker, currentTask } from '../src/index.js'
 
 const workers: Worker[] = []
+const gates: string[] = []
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop({ graceMs: 500 })
+  for (const path of gates.splice(0)) rmSync(path, { force: true })
 })
+
+/**
+ * A shell command that runs until the test opens its gate (a file it waits for): an urgent
+ * task that ends when the test has seen what it looks for while the others are suspended, not
+ * after a sleep that a loaded machine can outlast before the test looks.
+ */
+function gate(): { args: string[]; open(): void } {
+  const path = join(tmpdir(), `aque-gate-${process.pid}-${randomBytes(4).toString('hex')}`)
+  gates.push(path)
+  return { args: ['sh', '-c', `while [ ! -e '${path}' ]; do sleep 0.02; done`], open: () => writeFileSync(path, '') }
+}
 
 function setup(options: ConstructorParameters<typeof Worker>[1] = {}) {
   const broker = new MemoryBroker()
@@ -52,11 +68,13 @@ describe('preempt', () => {
       const p = low.map((f) => worker.pidOf(f.id))
       return p.every((x) => x !== null) && (p as number[])
     }, 'both low tasks to start')
-    const urgent = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'sleep 0.3'], cpus: 2, priority: 10 })
+    const urgentGate = gate()
+    const urgent = await queue.submitEx({ pattern: 'shell', args: urgentGate.args, cpus: 2, priority: 10 })
     await until(async () => (await urgent.status()) === 'running', 'the urgent task to run')
     for (const f of low) expect(await f.status()).toBe('suspended')
     // SIGSTOP is delivered asynchronously: the state letter follows within moments.
     await until(() => pids.every((pid) => procState(pid) === 'T'), 'both low process groups to be stopped (state T)')
+    urgentGate.open()
     await urgent.result({ timeout: 10_000 })
     await until(async () => (await Promise.all(low.map((f) => f.status()))).every((s) => s === 'running' || s === 'success'), 'the low tasks to resume')
     await until(() => pids.every((pid) => procState(pid) !== 'T'), 'both low process groups to be continued')
@@ -82,11 +100,13 @@ describe('preempt', () => {
     ])
     const run = worker.runForever()
     await until(() => [p1, p2, p3].every((f) => f && worker.pidOf(f.id) !== null), 'three tasks to start')
-    const urgent = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'sleep 0.2'], cpus: 1, priority: 10 })
+    const urgentGate = gate()
+    const urgent = await queue.submitEx({ pattern: 'shell', args: urgentGate.args, cpus: 1, priority: 10 })
     await until(async () => (await urgent.status()) === 'running', 'the urgent task to run')
     expect(await p2?.status()).toBe('suspended')
     expect(await p1?.status()).toBe('running')
     expect(await p3?.status()).toBe('running')
+    urgentGate.open()
     await urgent.result({ timeout: 10_000 })
     for (const f of [p1, p2, p3]) expect(await f?.result({ timeout: 10_000 })).toBe(0)
     await worker.stop()
@@ -106,9 +126,11 @@ describe('preempt', () => {
     }
     // The case under test: the urgent task is claimed while a low task's group is unknown.
     expect(low.some((f) => worker.pidOf(f.id) === null)).toBe(true)
-    const urgent = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'sleep 0.2'], cpus: 2, priority: 10 })
+    const urgentGate = gate()
+    const urgent = await queue.submitEx({ pattern: 'shell', args: urgentGate.args, cpus: 2, priority: 10 })
     await until(async () => (await urgent.status()) === 'running', 'the urgent task to run', 5000)
     for (const f of low) expect(await f.status()).toBe('suspended')
+    urgentGate.open()
     expect(await urgent.result({ timeout: 10_000 })).toBe(0)
     for (const f of low) expect(await f.result({ timeout: 10_000 })).toBe(0)
     await worker.stop()
@@ -120,9 +142,11 @@ describe('preempt', () => {
     const mid = await queue.submitEx({ pattern: 'shell', args: counter(25), cpus: 2, priority: 5 })
     const run = worker.runForever()
     await until(() => worker.pidOf(mid.id) !== null, 'the task of priority 5 to start')
-    const urgent = await queue.submitEx({ pattern: 'shell', args: ['sh', '-c', 'sleep 0.3'], cpus: 2, priority: 10 })
+    const urgentGate = gate()
+    const urgent = await queue.submitEx({ pattern: 'shell', args: urgentGate.args, cpus: 2, priority: 10 })
     await until(async () => (await mid.status()) === 'suspended', 'the task of priority 5 to be suspended')
     const low = await queue.submitEx({ pattern: 'shell', args: ['true'], cpus: 2, priority: 1 })
+    urgentGate.open()
     await urgent.result({ timeout: 10_000 })
     await mid.result({ timeout: 10_000 })
     await low.result({ timeout: 10_000 })
