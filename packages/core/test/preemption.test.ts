@@ -1,7 +1,7 @@
 // Preemption: a worker with `preempt` suspends lower-priority tasks for an urgent one that does
 // not fit, and resumes them once it ended; `currentTask().yield()` is where function tasks let it.
 import { randomBytes } from 'node:crypto'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryBroker } from '@aque/broker-memory'
@@ -44,6 +44,33 @@ function procState(pid: number): string | null {
   }
 }
 
+/** The state letters (R, S, T, D…) of the processes of a process group, from /proc. */
+function groupStates(pgid: number): string[] {
+  const states: string[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // After "pid (comm) ": state, ppid, pgrp, …
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(pgrp) === pgid && state) states.push(state)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return states
+}
+
+/**
+ * Whether a process group is stopped: some of it stopped (T) and none of it running or
+ * sleeping. A shell stopped while it forks its next command waits in D for the child, which
+ * SIGSTOP caught before it ran the command (vfork): that shell is stopped too.
+ */
+function groupStopped(pgid: number): boolean {
+  const states = groupStates(pgid)
+  return states.includes('T') && states.every((s) => s === 'T' || s === 'D')
+}
+
 async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms
   for (;;) {
@@ -73,11 +100,11 @@ describe('preempt', () => {
     await until(async () => (await urgent.status()) === 'running', 'the urgent task to run')
     for (const f of low) expect(await f.status()).toBe('suspended')
     // SIGSTOP is delivered asynchronously: the state letter follows within moments.
-    await until(() => pids.every((pid) => procState(pid) === 'T'), 'both low process groups to be stopped (state T)')
+    await until(() => pids.every(groupStopped), 'both low process groups to be stopped')
     urgentGate.open()
     await urgent.result({ timeout: 10_000 })
     await until(async () => (await Promise.all(low.map((f) => f.status()))).every((s) => s === 'running' || s === 'success'), 'the low tasks to resume')
-    await until(() => pids.every((pid) => procState(pid) !== 'T'), 'both low process groups to be continued')
+    await until(() => pids.every((pid) => !groupStates(pid).includes('T')), 'both low process groups to be continued')
     for (const f of low) expect(await f.result({ timeout: 10_000 })).toBe(0)
     // Each ran once, whole: 40 lines of output.
     for (const f of low) {
