@@ -99,7 +99,7 @@ function readValue(kind: Kind, text: string | undefined): unknown {
  * spec fields then stay null, which fails validation in core for that task alone). Only spec
  * fields are taken: a stored name never becomes anything else on the record.
  */
-function copySpec(record: Record<string, unknown>, typed: string | undefined, legacy: string | undefined, only: Set<string> | null = null): void {
+function copySpec(record: Record<string, unknown>, typed: string | undefined, legacy: string | undefined, only: readonly string[] | null = null): void {
   const text = typed ?? legacy
   if (text === undefined) return
   let parsed: unknown
@@ -112,7 +112,7 @@ function copySpec(record: Record<string, unknown>, typed: string | undefined, le
   const spec = parsed as Record<string, unknown>
   for (const field in spec) {
     const kind = KIND_OF.get(field)
-    if (kind === undefined || STATE_FIELDS.has(field) || (only !== null && !only.has(field))) continue
+    if (kind === undefined || STATE_FIELDS.has(field) || (only !== null && !only.includes(field))) continue
     const value = spec[field]
     record[field] = typed !== undefined ? value : readValue(kind, typeof value === 'string' ? value : undefined)
   }
@@ -148,7 +148,7 @@ export function recordFromHash(hash: Record<string, string | undefined>, fields:
   if (fields === null) return recordFromPairs(Object.entries(hash).flatMap(([f, v]) => (v === undefined ? [] : [f, v])))
   const out: Record<string, unknown> = {}
   for (const f of fields) out[f] = null
-  copySpec(out, hash._s, hash._j, new Set(fields))
+  copySpec(out, hash._s, hash._j, fields)
   for (const f of fields) {
     const own = Object.hasOwn(hash, f) ? hash[f] : undefined
     if (own !== undefined || STATE_FIELDS.has(f)) out[f] = readValue(KINDS[f], own)
