@@ -1,5 +1,6 @@
 import type { TaskRecord } from '@aque/core'
 import type pg from 'pg'
+import { intArrayLiteral } from './array-literal.js'
 import { ALL_COLUMNS, type TaskRow, toRecord } from './rows.js'
 
 /** Most candidates one claim looks at when the worker refuses some. */
@@ -47,15 +48,15 @@ export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptC
     complete = rows.length < page
     if (chosen.length >= c.limit || complete || seen.length >= WINDOW) break
     page = Math.min(WINDOW - seen.length, Math.max(16, 2 * (c.limit - chosen.length)))
-    text = `${ready} AND id <> ALL('{${seen.join(',')}}'::bigint[]) ${order} LIMIT ${page} FOR UPDATE SKIP LOCKED`
+    text = `${ready} AND id <> ALL('${intArrayLiteral(seen)}'::bigint[]) ${order} LIMIT ${page} FOR UPDATE SKIP LOCKED`
   }
   if (chosen.length === 0) {
-    const results = (await client.query(`SELECT ${s}.next_run_at(${int(c.now)}, ${complete ? `'{${seen.join(',')}}'` : 'NULL'}::bigint[]) AS next; COMMIT`)) as unknown as pg.QueryResult<{ next: number | null }>[]
+    const results = (await client.query(`SELECT ${s}.next_run_at(${int(c.now)}, ${complete ? `'${intArrayLiteral(seen)}'` : 'NULL'}::bigint[]) AS next; COMMIT`)) as unknown as pg.QueryResult<{ next: number | null }>[]
     return { tasks: chosen, nextRunAt: results[0]?.rows[0]?.next ?? null }
   }
   const ids = chosen.map((r) => r.id)
   await client.query(
-    `SELECT count(*) FROM ${s}.claim_ids('{${ids.join(',')}}'::bigint[], ${client.escapeLiteral(c.worker)}, ${int(c.leaseMs)}, ${int(c.now)}); COMMIT`,
+    `SELECT count(*) FROM ${s}.claim_ids('${intArrayLiteral(ids)}'::bigint[], ${client.escapeLiteral(c.worker)}, ${int(c.leaseMs)}, ${int(c.now)}); COMMIT`,
   )
   for (const r of chosen) {
     r.status = 'running'
