@@ -36,6 +36,11 @@ import { type PostgresOptions, formatPostgresUrl, parsePostgresUrl } from './url
 const RETRY_FOR_MS = 15_000
 /** Claims made by looking first (two round trips) after a worker refused a task claimed at once. */
 const CAREFUL_CLAIMS = 20
+/**
+ * A claim of at least this many tasks, made while the previous claim found at least half as
+ * many ready, runs as two statements on two connections at once (see `claimTop`).
+ */
+const SPLIT_CLAIMS_FROM = 128
 /** Connections of the command pool. */
 const POOL_SIZE = 10
 
@@ -84,6 +89,8 @@ export class PostgresBroker extends BaseBroker {
   private readonly db: Queryable
   /** Numbers of the prepared fetch statements, by column list (names are limited to 63 bytes). */
   private readonly fetchStatements = new Map<string, number>()
+  /** Tasks the last claim_top got: a claim splits in two only while there is a backlog (see claimTop). */
+  private lastClaimed = 0
   /** Claims left to make carefully (see `_claim`). */
   private carefulClaims = 0
 
@@ -318,17 +325,44 @@ export class PostgresBroker extends BaseBroker {
     // of that turn). A finish waits at most one claim's round trip.
     this.finisher.hold()
     try {
-      return await this.claimTopWith(worker, limit, leaseMs, now)
+      if (limit < SPLIT_CLAIMS_FROM || this.lastClaimed < SPLIT_CLAIMS_FROM / 2) {
+        const rows = await this.claimTopWith(worker, limit, leaseMs, now)
+        this.lastClaimed = claimedCount(rows)
+        return rows
+      }
+      // A backlog: two statements on two connections, each claiming half and carrying half of
+      // the finishes. One server process would otherwise do all the writing while this process
+      // reads the last answer and prepares the next claim; the second (on the other CPU) fills
+      // those gaps. The second statement skips the rows the first one holds (SKIP LOCKED).
+      const half = Math.ceil(limit / 2)
+      const [a, b] = await Promise.all([
+        this.claimTopWith(worker, half, leaseMs, now, this.finishesForFirstLane()),
+        this.claimTopWith(worker, limit - half, leaseMs, now),
+      ])
+      this.lastClaimed = claimedCount(a) + claimedCount(b)
+      if (claimedCount(a) === 0) return claimedCount(b) === 0 ? a : b
+      return claimedCount(b) === 0 ? a : a.concat(b)
     } finally {
       this.finisher.release()
     }
   }
 
-  private async claimTopWith(worker: string, limit: number, leaseMs: number, now: number): Promise<TaskRow[]> {
-    if (this.finisher.pending === 0) {
+  /**
+   * How many of the waiting finishes go with the first of two claim statements (the rest go
+   * with the second): half, or all of them if one task has two finishes waiting, which must be
+   * applied in order.
+   */
+  private finishesForFirstLane(): number {
+    const ids = this.finisher.peek().map((item) => item.id)
+    return new Set(ids).size === ids.length ? Math.ceil(ids.length / 2) : ids.length
+  }
+
+  /** claim_top, with the first `finishes` waiting finishes (all by default) in the same statement. */
+  private async claimTopWith(worker: string, limit: number, leaseMs: number, now: number, finishes?: number): Promise<TaskRow[]> {
+    if (this.finisher.pending === 0 || finishes === 0) {
       return (await this.query('claim-top', `SELECT * FROM ${this.s}.claim_top($1, $2, $3, $4)`, [worker, limit, leaseMs, now])).rows
     }
-    const finishing = this.finisher.take()
+    const finishing = this.finisher.take(finishes)
     try {
       const call = finishCall(this.s, finishing.items)
       const n = call.values.length
@@ -503,4 +537,9 @@ export class PostgresBroker extends BaseBroker {
   async _getOutput(ids: number[], since: number): Promise<OutputChunk[]> {
     return getOutput(this.db, this.s, ids, since)
   }
+}
+
+/** Tasks claimed in the rows of claim_top (one row with a null id when it found none). */
+function claimedCount(rows: TaskRow[]): number {
+  return rows.length === 1 && rows[0]?.id === null ? 0 : rows.length
 }

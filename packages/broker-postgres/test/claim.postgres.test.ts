@@ -104,4 +104,39 @@ describe('postgres claim', () => {
     await b.setReason(f.id, 'too late')
     expect((await b.fetch([f.id], ['reason'])).get(f.id)?.reason).toBeNull()
   })
+
+  it('a claim made while there is a backlog runs as two statements that together take the top of the ready index and carry every finish', async () => {
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const futures = await queue.submitMany(Array.from({ length: 600 }, (_, i) => ({ func: noop, priority: i % 3 })))
+    // Dispatch order: priority first (higher first), then id.
+    const priority = new Map(futures.map((f, i) => [f.id, i % 3]))
+    const order = [...priority.keys()].sort((x, y) => (priority.get(y) as number) - (priority.get(x) as number) || x - y)
+    const pool = Reflect.get(b, 'pool') as { query: (config: unknown, values?: unknown) => Promise<unknown> }
+    const query = pool.query.bind(pool)
+    let claimStatements = 0
+    pool.query = (config, values) => {
+      if (typeof config === 'object' && /claim-top$/.test(String((config as { name?: string }).name))) claimStatements++
+      return query(config, values)
+    }
+    const first = await b.claim({ worker: 'w', limit: 200, leaseMs: 30_000 })
+    expect(claimStatements).toBe(1) // no backlog seen yet: one statement
+    expect(first.tasks.map((t) => t.id)).toEqual(order.slice(0, 200))
+    // Finishes made in the same turn as the claim ride it, half in each statement.
+    const finished = first.tasks.map((t) => b.finish(t.id, t.attempt, { status: 'success', result: encode(t.id) }))
+    const second = await b.claim({ worker: 'w', limit: 200, leaseMs: 30_000 })
+    expect(claimStatements).toBe(3)
+    expect(second.tasks.map((t) => t.id)).toEqual(order.slice(200, 400))
+    expect(second.tasks.every((t) => t.status === 'running' && t.attempt === 1)).toBe(true)
+    expect(await Promise.all(finished)).toEqual(first.tasks.map(() => true))
+    const stored = await b.fetch(first.tasks.map((t) => t.id), ['status', 'result'])
+    expect(first.tasks.every((t) => stored.get(t.id)?.status === 'success' && stored.get(t.id)?.result === t.id)).toBe(true)
+    expect((await b.claim({ worker: 'w', limit: 500, leaseMs: 30_000 })).tasks.map((t) => t.id)).toEqual(order.slice(400))
+    expect(claimStatements).toBe(5)
+    // The claim after one that found a backlog is split too; one after a claim that found none is not.
+    expect(await b.claim({ worker: 'w', limit: 500, leaseMs: 30_000 })).toEqual({ tasks: [], nextRunAt: null })
+    expect(claimStatements).toBe(7)
+    expect(await b.claim({ worker: 'w', limit: 500, leaseMs: 30_000 })).toEqual({ tasks: [], nextRunAt: null })
+    expect(claimStatements).toBe(8)
+  })
 })

@@ -73,6 +73,23 @@ it('sends nothing while held; take() hands the waiting calls to another request'
   await batcher.idle()
 })
 
+it('peek() shows what waits; take(n) takes the oldest n, each part settled on its own', async () => {
+  const { batcher, batches } = recording()
+  batcher.hold()
+  const calls = [1, 2, 3].map((i) => batcher.add(i))
+  expect(batcher.peek()).toEqual([1, 2, 3])
+  const first = batcher.take(2)
+  const rest = batcher.take()
+  expect([first.items, rest.items, batcher.peek()]).toEqual([[1, 2], [3], []])
+  rest.settle({ error: new Error('lost') })
+  first.settle([5, 6])
+  expect(await Promise.all(calls.slice(0, 2))).toEqual([5, 6])
+  await expect(calls[2]).rejects.toThrow('lost')
+  batcher.release()
+  await batcher.idle()
+  expect(batches).toEqual([])
+})
+
 it('fails every caller of a failed batch, and goes on with the next', async () => {
   let fail = true
   const batcher = new CallBatcher<number, number>(async (items) => {

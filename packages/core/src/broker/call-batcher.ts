@@ -64,9 +64,14 @@ export class CallBatcher<I, O> {
     return this.waiting.length
   }
 
-  /** Takes up to `maxSize` waiting items out, for the caller to send and settle. */
-  take(): TakenBatch<I, O> {
-    const batch = this.waiting.splice(0, this.maxSize)
+  /** The items `take` would take, oldest first (a copy). */
+  peek(): I[] {
+    return this.waiting.slice(0, this.maxSize).map((w) => w.item)
+  }
+
+  /** Takes up to `max` (at most `maxSize`) waiting items out, for the caller to send and settle. */
+  take(max = this.maxSize): TakenBatch<I, O> {
+    const batch = this.waiting.splice(0, Math.min(max, this.maxSize))
     return { items: batch.map((w) => w.item), settle: (results) => settle(batch, results) }
   }
 
