@@ -37,8 +37,9 @@ const RETRY_FOR_MS = 15_000
 /** Claims made by looking first (two round trips) after a worker refused a task claimed at once. */
 const CAREFUL_CLAIMS = 20
 /**
- * A claim of at least this many tasks, made while the previous claim found at least half as
- * many ready, runs as two statements on two connections at once (see `claimTop`).
+ * A claim of at least this many tasks, made while there is a backlog (the previous claim got
+ * all it asked for, or at least half this many), runs as two statements on two connections at
+ * once (see `claimTop`).
  */
 const SPLIT_CLAIMS_FROM = 128
 /** Connections of the command pool. */
@@ -89,8 +90,8 @@ export class PostgresBroker extends BaseBroker {
   private readonly db: Queryable
   /** Numbers of the prepared fetch statements, by column list (names are limited to 63 bytes). */
   private readonly fetchStatements = new Map<string, number>()
-  /** Tasks the last claim_top got: a claim splits in two only while there is a backlog (see claimTop). */
-  private lastClaimed = 0
+  /** Whether the last claim_top suggests a backlog: a claim splits in two only then (see claimTop). */
+  private backlog = false
   /** Claims left to make carefully (see `_claim`). */
   private carefulClaims = 0
 
@@ -325,9 +326,9 @@ export class PostgresBroker extends BaseBroker {
     // of that turn). A finish waits at most one claim's round trip.
     this.finisher.hold()
     try {
-      if (limit < SPLIT_CLAIMS_FROM || this.lastClaimed < SPLIT_CLAIMS_FROM / 2) {
+      if (limit < SPLIT_CLAIMS_FROM || !this.backlog) {
         const rows = await this.claimTopWith(worker, limit, leaseMs, now)
-        this.lastClaimed = claimedCount(rows)
+        this.noteBacklog(claimedCount(rows), limit)
         return rows
       }
       // A backlog: two statements on two connections, each claiming half and carrying half of
@@ -339,12 +340,16 @@ export class PostgresBroker extends BaseBroker {
         this.claimTopWith(worker, half, leaseMs, now, this.finishesForFirstLane()),
         this.claimTopWith(worker, limit - half, leaseMs, now),
       ])
-      this.lastClaimed = claimedCount(a) + claimedCount(b)
+      this.noteBacklog(claimedCount(a) + claimedCount(b), limit)
       if (claimedCount(a) === 0) return claimedCount(b) === 0 ? a : b
       return claimedCount(b) === 0 ? a : a.concat(b)
     } finally {
       this.finisher.release()
     }
+  }
+
+  private noteBacklog(claimed: number, limit: number): void {
+    this.backlog = claimed >= SPLIT_CLAIMS_FROM / 2 || (claimed > 0 && claimed >= limit)
   }
 
   /**

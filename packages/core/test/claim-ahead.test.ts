@@ -97,6 +97,27 @@ it('never starts a task killed while it waited claimed ahead', async () => {
   expect(ran).toBe(false)
 })
 
+it('starts a burst with a claim for its free slots only, then claims four times more each time until its room is full', async () => {
+  const limits: number[] = []
+  const broker = new (class extends MemoryBroker {
+    override async _claim(request: Parameters<MemoryBroker['_claim']>[0]) {
+      limits.push(request.limit)
+      return super._claim(request)
+    }
+  })()
+  const worker = new Worker(broker, { concurrency: 4, prefetch: 200 })
+  await new Queue({ broker }).submitMany(Array.from({ length: 1000 }, () => ({ func: () => 1 })))
+  expect(await worker.runToEnd()).toBe(1000)
+  expect(limits.slice(0, 3)).toEqual([4, 16, 64])
+  expect(Math.max(...limits)).toBeLessThanOrEqual(204)
+  expect(limits.some((n) => n > 64)).toBe(true)
+  // After a claim that got less than it asked for, the next asks for the free slots only.
+  const after = limits.length
+  await new Queue({ broker }).submitMany(Array.from({ length: 10 }, () => ({ func: () => 1 })))
+  expect(await worker.runToEnd()).toBe(10)
+  expect(limits[after]).toBe(4)
+})
+
 it('rejects a prefetch that is not a whole number ≥ 0', () => {
   expect(() => new Worker(new MemoryBroker(), { prefetch: -1 })).toThrow(/prefetch/)
   expect(() => new Worker(new MemoryBroker(), { prefetch: 1.5 })).toThrow(/prefetch/)
