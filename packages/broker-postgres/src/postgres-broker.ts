@@ -265,7 +265,6 @@ export class PostgresBroker extends BaseBroker {
    * again in plpgsql overhead as the insert itself.
    */
   private async submitOne(spec: TaskSpec, now: number): Promise<{ ids: number[] } & Changes> {
-    const channel = channelOf(this.options.schema)
     const rows = await this.submitQuery<{ id: number }>({
       name: 'aque.submit-one',
       text: `WITH t AS (
@@ -277,9 +276,46 @@ export class PostgresBroker extends BaseBroker {
              SELECT id, pg_notify($12, 'task_status' || E'\\n' || json_build_object('ids', ARRAY[id], 'status', 'pending')::text),
                     pg_notify($12, 'new_work' || E'\\n{}')
              FROM t`,
-      values: [now, spec.priority, spec.duration, spec.runAt, spec.parent, spec.user, spec.args, spec.kwargs, spec.stdin, spec.extra, specJson(spec), channel],
+      values: this.loneValues(spec, now),
     })
     return { ids: rows.map((r) => r.id), ...NO_CHANGES }
+  }
+
+  /** $1…$12 of the statements that store a lone task: now, its fields, the channel. */
+  private loneValues(spec: TaskSpec, now: number): unknown[] {
+    return [now, spec.priority, spec.duration, spec.runAt, spec.parent, spec.user, spec.args, spec.kwargs, spec.stdin, spec.extra, specJson(spec), channelOf(this.options.schema)]
+  }
+
+  /**
+   * submitOne for a task an idle worker of this process waits for (BaseBroker.offerSlots):
+   * stored already running for it, under its lease, when no other task is ready (nor due) to
+   * run before it; else stored pending as usual. The messages are those of a submit then a
+   * claim ('pending', then 'running'), or of a submit. Durable like any submit.
+   */
+  protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes> {
+    const rows = await this.submitQuery<TaskRow>({
+      name: 'aque.submit-claimed',
+      text: `WITH clear AS (
+               SELECT NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until <= $1) AS ok
+             ), t AS (
+               INSERT INTO ${this.s}.tasks (status, priority, duration, run_at, remaining, parent, "user", dependencies, created_at,
+                                           args, kwargs, stdin, extra, spec, attempt, worker, started_at, lease_until)
+               SELECT CASE WHEN ok THEN 'running' ELSE 'pending' END, $2, $3, $4, 0, $5, $6, '{}', $1, $7, $8, $9, $10, $11,
+                      CASE WHEN ok THEN 1 ELSE 0 END, CASE WHEN ok THEN $13 END, CASE WHEN ok THEN $1::bigint END,
+                      CASE WHEN ok THEN $1::bigint + $14::bigint END
+               FROM clear
+               RETURNING *)
+             SELECT t.*, pg_notify($12, 'task_status' || E'\n' || json_build_object('ids', ARRAY[t.id], 'status', 'pending')::text),
+                    pg_notify($12, CASE WHEN t.status = 'running'
+                                        THEN 'task_status' || E'\n' || json_build_object('ids', ARRAY[t.id], 'status', 'running')::text
+                                        ELSE 'new_work' || E'\n{}' END)
+             FROM t`,
+      values: [...this.loneValues(task.spec, now), claim.worker, claim.leaseMs],
+    })
+    const row = rows[0]
+    if (!row) throw new Error('the submit returned no row')
+    return { id: row.id as number, claimed: row.status === 'running' ? toRecord(row) : null, ...NO_CHANGES }
   }
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {

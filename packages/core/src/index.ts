@@ -30,7 +30,7 @@ export {
 } from './task/record.js'
 export { prototypeSchema, type TaskPrototype, type Dependency } from './task/prototype.js'
 export * from './broker/contract.js'
-export { BaseBroker, type Broker, type SearchOptions } from './broker/base-broker.js'
+export { BaseBroker, type Broker, type SearchOptions, type SlotOffer } from './broker/base-broker.js'
 export { EventHub, type EventListener, type StatusEvent, type OutputEvent, type ProgressEvent, type SignalEvent } from './broker/events.js'
 export { decodeRecord, parseRecord, type TaskWithProblems } from './broker/task-decoding.js'
 export { CallBatcher, type CallBatcherOptions, type TakenBatch } from './broker/call-batcher.js'

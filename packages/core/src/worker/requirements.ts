@@ -47,7 +47,7 @@ function usableDirectory(path: string): boolean {
  * Why this worker can never run the task, or null if it could (given free capacity). The
  * reason is stored on the task so that people see why it waits.
  */
-export function refusal(task: TaskRecord, worker: WorkerIdentity): string | null {
+export function refusal(task: Pick<TaskRecord, 'platform' | 'host' | 'cpus' | 'pattern' | 'memory' | 'user' | 'cwd'>, worker: WorkerIdentity): string | null {
   if (task.platform && task.platform !== worker.platform) return `needs platform ${task.platform}`
   if (task.host && !hostMatches(task.host, worker.host)) return `needs host ${task.host}`
   const cpus = cpusNeeded(task, worker.capacity)
