@@ -213,6 +213,24 @@ export class RedisBroker extends BaseBroker {
     return { ids, ...changes }
   }
 
+  /**
+   * A lone task an idle worker of this process waits for (BaseBroker.offerSlots): submit-1
+   * stores it running for that worker when nothing is ready or due before it, else queues it
+   * as `_submit` does. One script instead of a submit and a claim.
+   */
+  protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes> {
+    const args: Arg[] = [now, 1, ...TEMPLATES, this.origin, this.subscribedFlag, ...newTaskFields(task), newTaskDependencies(task), claim.worker, claim.leaseMs]
+    const [id, mark, hash] = await this.run<[number, ...(number | string)[]]>('submit-1', args)
+    const claimed = mark === 'claimed' && typeof hash === 'string' ? (recordFromPairs(hash.split('\0')) as TaskRecord) : null
+    const changes: Changes = {
+      changes: claimed ? [{ status: 'pending', ids: [id] }, { status: 'running', ids: [id] }] : [{ status: 'pending', ids: [id] }],
+      newWork: false,
+    }
+    this.deliverChanges(changes)
+    if (!claimed) this.deliver('new_work', {})
+    return { id, claimed, ...changes }
+  }
+
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {
     const { now, accept, limit } = request
     // The scripts publish the claims (and the hand-backs) to the other processes; this one

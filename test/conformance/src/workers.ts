@@ -1,4 +1,4 @@
-import { type BaseBroker, Queue, type TaskPrototype, Worker } from '@aque/core'
+import { type BaseBroker, Queue, type StatusEvent, type TaskPrototype, Worker } from '@aque/core'
 import type { SuiteContext } from './harness.js'
 import { WAIT, eventually, runAll, uniqueToken, withWorker, within } from './helpers.js'
 import { add, gate, gateStarted, openGate, record, runsOf, square } from './tasks.js'
@@ -24,6 +24,76 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
       const sample = await broker().fetch([futures[0]?.id as number, futures[n - 1]?.id as number], ['attempt', 'result'])
       for (const task of sample.values()) expect(task.attempt).toBe(1)
     }, 90_000)
+
+    it('a lone task submitted while a worker waits idle runs at once, and others hear pending, running, success in order', async () => {
+      const b = broker()
+      const listener = await peer()
+      const heard = new Map<number, string[]>()
+      const off = listener.on('task_status', (payload) => {
+        const { ids, status } = payload as StatusEvent
+        for (const id of ids) heard.set(id, [...(heard.get(id) ?? []), status])
+      })
+      // A broker that can store the task already claimed for the waiting worker (BaseBroker
+      // offerSlots / _submitClaimed) makes no claim for it.
+      const handsOff = typeof Reflect.get(b, '_submitClaimed') === 'function'
+      let claims = 0
+      const claim = b._claim.bind(b)
+      b._claim = (request) => {
+        claims++
+        return claim(request)
+      }
+      try {
+        await withWorker(b, { concurrency: 2, id: 'idle-worker' }, async () => {
+          await eventually(() => claims > 0, 'the worker to look for work')
+          if (handsOff) await eventually(() => (Reflect.get(b, 'offers') as unknown[]).length > 0, 'the worker to offer its slots')
+          else await new Promise((r) => setTimeout(r, 50))
+          const before = claims
+          const future = await new Queue({ broker: b }).submit(square, 7)
+          expect(await future.result({ timeout: WAIT })).toBe(49)
+          expect(await future.task()).toMatchObject({ status: 'success', attempt: 1, worker: 'idle-worker' })
+          if (handsOff) expect(claims).toBe(before)
+          await eventually(() => (heard.get(future.id)?.length ?? 0) >= 3, 'three status messages')
+          expect(heard.get(future.id)).toEqual(['pending', 'running', 'success'])
+        })
+      } finally {
+        off()
+        b._claim = claim
+      }
+    })
+
+    it('a lone task that reserves a CPU (a shell command) is claimed by the waiting worker as usual', async () => {
+      const b = broker()
+      let claims = 0
+      const claim = b._claim.bind(b)
+      b._claim = (request) => {
+        claims++
+        return claim(request)
+      }
+      try {
+        await withWorker(b, { concurrency: 2, cpus: 2 }, async () => {
+          await eventually(() => claims > 0, 'the worker to look for work')
+          const before = claims
+          const future = await new Queue({ broker: b }).submitEx({ pattern: 'shell', args: ['true'] })
+          expect(await within(future.wait(), 'the shell task')).toBe('success')
+          expect(claims).toBeGreaterThan(before)
+        })
+      } finally {
+        b._claim = claim
+      }
+    })
+
+    it('a lone task submitted while another task waits ready before it is queued behind it, and runs', async () => {
+      const b = broker()
+      const queue = new Queue({ broker: b })
+      // Ready before the worker starts, and refused by it (another platform): it stays ready.
+      const elsewhere = await queue.submitEx({ func: square, args: [4], platform: 'no-such-platform' })
+      await withWorker(b, { concurrency: 2 }, async () => {
+        await eventually(async () => (await elsewhere.task()).reason !== null, 'the worker to refuse the first task')
+        const future = await queue.submit(square, 5)
+        expect(await future.result({ timeout: WAIT })).toBe(25)
+      })
+      expect(await elsewhere.status()).toBe('pending')
+    })
 
     it('runOne runs one task and reports whether it ran one', async () => {
       const queue = new Queue({ broker: broker() })

@@ -14,9 +14,16 @@
            dispatch key prefix), runAt, parent, user ("" for none; stored on their own too), and
            the JSON array of its dependencies: ids (> 0) or batch indexes as -(index + 1)
 
+  ARGV[8 + 6n], ARGV[9 + 6n]  (optional, n = 1) a worker id and a lease length (ms): an idle
+           worker of the caller's process takes the task (BaseBroker.offerSlots), which is then
+           stored running for it under that lease if it is ready and nothing else is ready or
+           due (dispatch order is kept); otherwise it is queued as usual.
+
   Returns {0, id} if dependency `id` does not exist (nothing created), else {first id, ...ids of
-  the tasks that ended in error because a dependency had failed}.
-  Publishes task_status (pending: all; error: failed ones) and new_work.
+  the tasks that ended in error because a dependency had failed}, or {id, "claimed", its hash
+  as claim-1 gives it (fields and values joined by NUL bytes)} if it was stored running.
+  Publishes task_status (pending: all; error: failed ones; running: the claimed one) and
+  new_work (unless the task was claimed).
 ]]
 --- @include "base"
 
@@ -36,6 +43,9 @@ for i = 0, n - 1 do
     end
   end
 end
+
+local claimWorker, claimLease = ARGV[8 + 6 * n], ARGV[9 + 6 * n]
+local claimedKey = nil
 
 local first = redis.call('INCRBY', P .. 'id', n) - n + 1
 local ids = {}
@@ -110,6 +120,14 @@ for i = 0, n - 1 do
     complete(id, 'pending', 'error', now)
     redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
     failed[#failed + 1] = id
+  elseif remaining == 0 and claimWorker and n == 1 and not (tonumber(runAt) and tonumber(runAt) > now)
+      and redis.call('ZCARD', P .. 'ready') == 0 and #redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1) == 0 then
+    local leaseText = tostring(now + tonumber(claimLease))
+    redis.call('HSET', key, 'status', 'running', 'attempt', '1', 'worker', claimWorker, 'startedAt', nowText, 'leaseUntil', leaseText)
+    redis.call('ZREM', P .. 'st:pending', sid)
+    redis.call('ZADD', P .. 'st:running', sid, sid)
+    redis.call('ZADD', P .. 'leases', leaseText, sid)
+    claimedKey = key
   elseif remaining == 0 then
     enqueueAs(id, runAt, ARGV[base + 1], now)
     newWork = true
@@ -118,6 +136,10 @@ end
 
 publishStatus('pending', ids)
 publishStatus('error', failed)
+if claimedKey then
+  publishStatus('running', ids)
+  return { first, 'claimed', table.concat(redis.call('HGETALL', claimedKey), '\0') }
+end
 if newWork then publishNewWork() end
 local out = { first }
 for _, id in ipairs(failed) do out[#out + 1] = id end
