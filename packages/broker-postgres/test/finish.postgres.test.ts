@@ -24,6 +24,7 @@ function collect(b: PostgresBroker, status: string) {
       const deadline = Date.now() + 5000
       while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
       off()
+      if (!check()) throw new Error(`timed out waiting for task_status.${status} messages`)
     },
   }
 }
@@ -101,9 +102,10 @@ describe('postgres batched finish', () => {
       const queue = new Queue({ broker: b })
       const [first, second] = await queue.submitMany([{ func: noop }, { func: noop }])
       const [dependent] = await queue.submitMany([{ func: noop, dependencies: [first?.id as number] }])
-      const [t1, t2] = (await b.claim({ worker: 'w', limit: 2, leaseMs: 30_000 })).tasks
       // Messages arrive in commit order: once the claim's is heard, the submits' are all in.
+      // (Listened for before the claim: its message can arrive before the claim's answer.)
       const claimed = collect(other, 'running')
+      const [t1, t2] = (await b.claim({ worker: 'w', limit: 2, leaseMs: 30_000 })).tasks
       await claimed.until(() => claimed.messages.some((m) => m.ids.includes(t1?.id as number)))
       const seen = collect(other, 'success')
       let newWork = 0

@@ -36,49 +36,39 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
       // A broker that can store the task already claimed for the waiting worker (BaseBroker
       // offerSlots / _submitClaimed) makes no claim for it.
       const handsOff = typeof Reflect.get(b, '_submitClaimed') === 'function'
-      let claims = 0
-      const claim = b._claim.bind(b)
-      b._claim = (request) => {
-        claims++
-        return claim(request)
-      }
+      const claims = countClaims(b)
       try {
         await withWorker(b, { concurrency: 2, id: 'idle-worker' }, async () => {
-          await eventually(() => claims > 0, 'the worker to look for work')
+          await eventually(() => claims.count > 0, 'the worker to look for work')
           if (handsOff) await eventually(() => (Reflect.get(b, 'offers') as unknown[]).length > 0, 'the worker to offer its slots')
           else await new Promise((r) => setTimeout(r, 50))
-          const before = claims
+          const before = claims.count
           const future = await new Queue({ broker: b }).submit(square, 7)
           expect(await future.result({ timeout: WAIT })).toBe(49)
           expect(await future.task()).toMatchObject({ status: 'success', attempt: 1, worker: 'idle-worker' })
-          if (handsOff) expect(claims).toBe(before)
+          if (handsOff) expect(claims.count).toBe(before)
           await eventually(() => (heard.get(future.id)?.length ?? 0) >= 3, 'three status messages')
           expect(heard.get(future.id)).toEqual(['pending', 'running', 'success'])
         })
       } finally {
         off()
-        b._claim = claim
+        claims.restore()
       }
     })
 
     it('a lone task that reserves a CPU (a shell command) is claimed by the waiting worker as usual', async () => {
       const b = broker()
-      let claims = 0
-      const claim = b._claim.bind(b)
-      b._claim = (request) => {
-        claims++
-        return claim(request)
-      }
+      const claims = countClaims(b)
       try {
         await withWorker(b, { concurrency: 2, cpus: 2 }, async () => {
-          await eventually(() => claims > 0, 'the worker to look for work')
-          const before = claims
+          await eventually(() => claims.count > 0, 'the worker to look for work')
+          const before = claims.count
           const future = await new Queue({ broker: b }).submitEx({ pattern: 'shell', args: ['true'] })
           expect(await within(future.wait(), 'the shell task')).toBe('success')
-          expect(claims).toBeGreaterThan(before)
+          expect(claims.count).toBeGreaterThan(before)
         })
       } finally {
-        b._claim = claim
+        claims.restore()
       }
     })
 
@@ -199,4 +189,22 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
       expect(worker.runningIds).toEqual([])
     })
   })
+}
+
+/** Counts the claims a broker makes (of any kind) until `restore`. */
+function countClaims(b: BaseBroker): { readonly count: number; restore(): void } {
+  const claim = b._claim.bind(b)
+  let count = 0
+  b._claim = (request) => {
+    count++
+    return claim(request)
+  }
+  return {
+    get count() {
+      return count
+    },
+    restore: () => {
+      b._claim = claim
+    },
+  }
 }
