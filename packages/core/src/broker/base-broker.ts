@@ -47,10 +47,6 @@ export interface SearchOptions {
   pageSize?: number
 }
 
-/**
- * What every broker shares. Public methods validate and normalise, then call the `_` methods
- * of the implementation (see contract.ts), and publish what changed.
- */
 /** An idle worker's free slots, offered to the next lone task submitted in this process (see `offerSlots`). */
 export interface SlotOffer {
   worker: string
@@ -61,6 +57,10 @@ export interface SlotOffer {
   take(tasks: TaskRecord[]): void
 }
 
+/**
+ * What every broker shares. Public methods validate and normalise, then call the `_` methods
+ * of the implementation (see contract.ts), and publish what changed.
+ */
 export abstract class BaseBroker implements BrokerImplementation {
   abstract readonly scheme: string
   abstract readonly capabilities: BrokerCapabilities
