@@ -64,11 +64,21 @@ function groupStates(pgid: number): string[] {
 /**
  * Whether a process group is stopped: some of it stopped (T) and none of it running or
  * sleeping. A shell stopped while it forks its next command waits in D for the child, which
- * SIGSTOP caught before it ran the command (vfork): that shell is stopped too.
+ * SIGSTOP caught before it ran the command (vfork): that shell is stopped too. A command that
+ * ended just as the group was stopped stays a zombie (Z) until its stopped shell reaps it.
  */
 function groupStopped(pgid: number): boolean {
   const states = groupStates(pgid)
-  return states.includes('T') && states.every((s) => s === 'T' || s === 'D')
+  return states.includes('T') && states.every((s) => s === 'T' || s === 'D' || s === 'Z')
+}
+
+/** Waits until every group of `pids` is stopped; the error names the states seen last. */
+async function untilStopped(pids: number[]): Promise<void> {
+  try {
+    await until(() => pids.every(groupStopped), 'the low process groups to be stopped')
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; their states: ${JSON.stringify(pids.map(groupStates))}`)
+  }
 }
 
 async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10_000): Promise<T> {
@@ -100,7 +110,7 @@ describe('preempt', () => {
     await until(async () => (await urgent.status()) === 'running', 'the urgent task to run')
     for (const f of low) expect(await f.status()).toBe('suspended')
     // SIGSTOP is delivered asynchronously: the state letter follows within moments.
-    await until(() => pids.every(groupStopped), 'both low process groups to be stopped')
+    await untilStopped(pids)
     urgentGate.open()
     await urgent.result({ timeout: 10_000 })
     await until(async () => (await Promise.all(low.map((f) => f.status()))).every((s) => s === 'running' || s === 'success'), 'the low tasks to resume')
