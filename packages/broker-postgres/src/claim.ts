@@ -21,6 +21,11 @@ export interface AcceptClaim {
 
 const int = (n: number): string => String(Math.trunc(n))
 
+/** A task ready to run now, as the ready index (migration 1) reads it. */
+export const READY = `status = 'pending' AND remaining = 0 AND wait_until IS NULL`
+/** A task ready once its time comes, as the delayed index reads it. */
+export const DELAYED = `status = 'pending' AND remaining = 0 AND wait_until IS NOT NULL`
+
 /**
  * A claim with a worker-side `accept`, in one transaction and usually two round trips: the top
  * candidates are locked (FOR UPDATE SKIP LOCKED, so claimers never wait on one another), the
@@ -30,7 +35,7 @@ const int = (n: number): string => String(Math.trunc(n))
  * the worker id through escapeLiteral.
  */
 export async function claimAccepted(client: pg.PoolClient, s: string, c: AcceptClaim): Promise<{ tasks: TaskRecord[]; nextRunAt: number | null }> {
-  const ready = `SELECT ${ALL_COLUMNS} FROM ${s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NULL`
+  const ready = `SELECT ${ALL_COLUMNS} FROM ${s}.tasks WHERE ${READY}`
   const order = 'ORDER BY priority DESC, duration DESC, id'
   const seen: number[] = []
   const chosen: TaskRecord[] = []

@@ -21,7 +21,7 @@ import {
 } from '@aque/core'
 import pg from 'pg'
 import { checkout } from './checkout.js'
-import { type AcceptClaim, claimAccepted, claimOrder } from './claim.js'
+import { type AcceptClaim, DELAYED, READY, claimAccepted, claimOrder } from './claim.js'
 import { clientConfig, isTransient, translateError } from './connection.js'
 import { EventTransport } from './event-transport.js'
 import { type FinishItem, finishCall } from './finish-call.js'
@@ -296,8 +296,8 @@ export class PostgresBroker extends BaseBroker {
     const rows = await this.submitQuery<TaskRow>({
       name: 'aque.submit-claimed',
       text: `WITH clear AS (
-               SELECT NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until IS NULL)
-                  AND NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE status = 'pending' AND remaining = 0 AND wait_until <= $1) AS ok
+               SELECT NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE ${READY})
+                  AND NOT EXISTS (SELECT 1 FROM ${this.s}.tasks WHERE ${DELAYED} AND wait_until <= $1) AS ok
              ), t AS (
                INSERT INTO ${this.s}.tasks (status, priority, duration, run_at, remaining, parent, "user", dependencies, created_at,
                                            args, kwargs, stdin, extra, spec, attempt, worker, started_at, lease_until)

@@ -191,8 +191,7 @@ export class RedisBroker extends BaseBroker {
 
   // ---- scheduling ----------------------------------------------------------------------------
   async _submit(batch: NewTask[], now: number): Promise<{ ids: number[] } & Changes> {
-    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin, this.subscribedFlag]
-    for (const task of batch) args.push(...newTaskFields(task), newTaskDependencies(task))
+    const args = this.submitArgs(batch, now)
     // Sent at the end of this turn of the event loop. Workers of this process are woken now,
     // not when the event comes back: their claim joins the submit in the same write (Redis runs
     // them in that order), so a task submitted next to an idle worker is claimed within the
@@ -219,8 +218,7 @@ export class RedisBroker extends BaseBroker {
    * as `_submit` does. One script instead of a submit and a claim.
    */
   protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes> {
-    const args: Arg[] = [now, 1, ...TEMPLATES, this.origin, this.subscribedFlag, ...newTaskFields(task), newTaskDependencies(task), claim.worker, claim.leaseMs]
-    const [id, mark, hash] = await this.run<[number, ...(number | string)[]]>('submit-1', args)
+    const [id, mark, hash] = await this.run<[number, ...(number | string)[]]>('submit-1', [...this.submitArgs([task], now), claim.worker, claim.leaseMs])
     const claimed = mark === 'claimed' && typeof hash === 'string' ? (recordFromPairs(hash.split('\0')) as TaskRecord) : null
     const changes: Changes = {
       changes: claimed ? [{ status: 'pending', ids: [id] }, { status: 'running', ids: [id] }] : [{ status: 'pending', ids: [id] }],
@@ -229,6 +227,13 @@ export class RedisBroker extends BaseBroker {
     this.deliverChanges(changes)
     if (!claimed) this.deliver('new_work', {})
     return { id, claimed, ...changes }
+  }
+
+  /** ARGV of submit-1 for a batch (see its header). */
+  private submitArgs(batch: NewTask[], now: number): Arg[] {
+    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin, this.subscribedFlag]
+    for (const task of batch) args.push(...newTaskFields(task), newTaskDependencies(task))
+    return args
   }
 
   async _claim(request: ClaimRequest): Promise<ClaimResult & Changes> {

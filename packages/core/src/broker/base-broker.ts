@@ -121,6 +121,8 @@ export abstract class BaseBroker implements BrokerImplementation {
     const result = await this._claim({ ...request, now })
     const published = this.publishChanges(result)
     if (published) await published
+    // A trusted broker's records are used as they are: no async step per claim for them.
+    if (this.capabilities.trustedRecords) return { tasks: result.tasks, nextRunAt: result.nextRunAt }
     return { tasks: await this.readClaimed(result.tasks), nextRunAt: result.nextRunAt }
   }
 
