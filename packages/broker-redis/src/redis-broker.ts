@@ -10,6 +10,7 @@ import {
   dependencyFailedText,
   type LeaseRef,
   type NewTask,
+  newRecord,
   type Outcome,
   type OutputChunk,
   type OutputInput,
@@ -218,8 +219,9 @@ export class RedisBroker extends BaseBroker {
    * as `_submit` does. One script instead of a submit and a claim.
    */
   protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes> {
-    const [id, mark, hash] = await this.run<[number, ...(number | string)[]]>('submit-1', [...this.submitArgs([task], now), claim.worker, claim.leaseMs])
-    const claimed = mark === 'claimed' && typeof hash === 'string' ? (recordFromPairs(hash.split('\0')) as TaskRecord) : null
+    const [id, mark] = await this.run<[number, ...(number | string)[]]>('submit-1', [...this.submitArgs([task], now), claim.worker, claim.leaseMs])
+    // Stored as sent, with the claim's fields: the record is built here rather than read back.
+    const claimed = mark === 'claimed' ? Object.assign(newRecord(task.spec, id, [], now), { status: 'running' as const, attempt: 1, worker: claim.worker, startedAt: now, leaseUntil: now + claim.leaseMs }) : null
     const changes: Changes = {
       changes: claimed ? [{ status: 'pending', ids: [id] }, { status: 'running', ids: [id] }] : [{ status: 'pending', ids: [id] }],
       newWork: false,

@@ -29,6 +29,7 @@ export {
   type Expectation,
 } from './task/record.js'
 export { prototypeSchema, type TaskPrototype, type Dependency } from './task/prototype.js'
+export { newRecord } from './task/new-record.js'
 export * from './broker/contract.js'
 export { BaseBroker, type Broker, type SearchOptions, type SlotOffer } from './broker/base-broker.js'
 export { EventHub, type EventListener, type StatusEvent, type OutputEvent, type ProgressEvent, type SignalEvent } from './broker/events.js'

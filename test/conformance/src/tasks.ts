@@ -153,6 +153,9 @@ export const introspect = task('conformance.introspect', () => {
   return { id: t.id, parent: t.prototype.parent, priority: t.prototype.priority, cwd: t.prototype.cwd, environ: t.prototype.environ }
 })
 
+/** The whole record the task was run with, as its code sees it. */
+export const ownRecord = task('conformance.ownRecord', () => ({ ...currentTask().prototype }))
+
 /** Submits `introspect` as a child and returns the child's id. */
 export const spawnChild = task('conformance.spawnChild', async () => {
   const child = await currentTask().submit(introspect)

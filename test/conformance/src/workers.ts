@@ -1,7 +1,7 @@
-import { type BaseBroker, Queue, type StatusEvent, type TaskPrototype, Worker } from '@aque/core'
+import { type BaseBroker, Queue, type StatusEvent, type TaskPrototype, Worker, decodeRecord } from '@aque/core'
 import type { SuiteContext } from './harness.js'
 import { WAIT, eventually, runAll, uniqueToken, withWorker, within } from './helpers.js'
-import { add, gate, gateStarted, openGate, record, runsOf, square } from './tasks.js'
+import { add, gate, gateStarted, openGate, ownRecord, record, runsOf, square } from './tasks.js'
 
 /** The in-process Worker on this broker: several at once, one at a time, CPU and host fit, delayed tasks. */
 export function workersSuite({ t, broker, peer }: SuiteContext): void {
@@ -54,6 +54,26 @@ export function workersSuite({ t, broker, peer }: SuiteContext): void {
         off()
         claims.restore()
       }
+    })
+
+    it('a lone task handed to an idle worker runs with the record the broker stored', async () => {
+      const b = broker()
+      await withWorker(b, { concurrency: 2, id: 'record-worker' }, async () => {
+        if (typeof Reflect.get(b, '_submitClaimed') === 'function') {
+          await eventually(() => (Reflect.get(b, 'offers') as unknown[]).length > 0, 'the worker to offer its slots')
+        }
+        const future = await new Queue({ broker: b }).submitEx({ func: ownRecord, name: 'seen', priority: 7, environ: { A: '1' }, retries: 2 })
+        const seen = (await future.result({ timeout: WAIT })) as Record<string, unknown>
+        const stored = (await b.fetch([future.id])).get(future.id) as Record<string, unknown>
+        // The task sees codec fields as stored text; fetch decodes them.
+        const decoded = decodeRecord(seen as never, false) as unknown as Record<string, unknown>
+        expect(seen).toMatchObject({ id: future.id, status: 'running', attempt: 1, worker: 'record-worker', name: 'seen', priority: 7, environ: { A: '1' } })
+        expect(seen.leaseUntil).toBeGreaterThan(seen.startedAt as number)
+        // What the finish changed, apart: everything else is as it was stored for the run.
+        const changed = new Set(['status', 'result', 'error', 'finishedAt', 'leaseUntil', 'progress', 'usage'])
+        const pick = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !changed.has(k)))
+        expect(pick(decoded)).toEqual(pick(stored))
+      })
     })
 
     it('a lone task that reserves a CPU (a shell command) is claimed by the waiting worker as usual', async () => {

@@ -20,8 +20,9 @@
            due (dispatch order is kept); otherwise it is queued as usual.
 
   Returns {0, id} if dependency `id` does not exist (nothing created), else {first id, ...ids of
-  the tasks that ended in error because a dependency had failed}, or {id, "claimed", its hash
-  as claim-1 gives it (fields and values joined by NUL bytes)} if it was stored running.
+  the tasks that ended in error because a dependency had failed}, or {id, "claimed"} if it was
+  stored running (the caller builds its record from what it sent: status running, attempt 1,
+  the worker, startedAt now, leaseUntil now + lease).
   Publishes task_status (pending: all; error: failed ones; running: the claimed one) and
   new_work (unless the task was claimed).
 ]]
@@ -31,6 +32,41 @@ local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
 setOrigin(ARGV[6], ARGV[7])
+
+-- The hand-off: a lone task without dependencies, due now, for an idle worker, when nothing is
+-- ready or due (dispatch order is kept). Stored running at once: one write of the hash, and
+-- the indexes of a running task only.
+local claimWorker, claimLease = ARGV[8 + 6 * n], ARGV[9 + 6 * n]
+if claimWorker and n == 1 and ARGV[13] == '[]' and not (tonumber(ARGV[10]) and tonumber(ARGV[10]) > now)
+    and redis.call('ZCARD', P .. 'ready') == 0 and #redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1) == 0 then
+  local id = redis.call('INCR', P .. 'id')
+  local sid = tostring(id)
+  local leaseText = tostring(now + tonumber(claimLease))
+  local args = { 'HSET', tkey(sid), '_s', ARGV[8], '_k', ARGV[9], 'id', sid, 'dependencies', '[]', 'attempt', '1',
+    'retryCount', '0', 'createdAt', ARGV[1], '_r', '0', '_n', '1', 'status', 'running', 'worker', claimWorker,
+    'startedAt', ARGV[1], 'leaseUntil', leaseText }
+  if ARGV[10] ~= '' then
+    args[#args + 1] = 'runAt'
+    args[#args + 1] = ARGV[10]
+  end
+  local parent, user = ARGV[11], ARGV[12]
+  if parent ~= '' then
+    args[#args + 1] = 'parent'
+    args[#args + 1] = parent
+    redis.call('ZADD', P .. 'p:' .. parent, sid, sid)
+  end
+  if user ~= '' then
+    args[#args + 1] = 'user'
+    args[#args + 1] = user
+  end
+  redis.call(unpack(args))
+  redis.call('ZADD', P .. 'all', sid, sid)
+  redis.call('ZADD', P .. 'st:running', sid, sid)
+  redis.call('ZADD', P .. 'leases', leaseText, sid)
+  publishStatus('pending', { sid })
+  publishStatus('running', { sid })
+  return { id, 'claimed' }
+end
 
 -- Every named dependency must exist before anything is created.
 local depLists = {}
@@ -43,9 +79,6 @@ for i = 0, n - 1 do
     end
   end
 end
-
-local claimWorker, claimLease = ARGV[8 + 6 * n], ARGV[9 + 6 * n]
-local claimedKey = nil
 
 local first = redis.call('INCRBY', P .. 'id', n) - n + 1
 local ids = {}
@@ -120,14 +153,6 @@ for i = 0, n - 1 do
     complete(id, 'pending', 'error', now)
     redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
     failed[#failed + 1] = id
-  elseif remaining == 0 and claimWorker and n == 1 and not (tonumber(runAt) and tonumber(runAt) > now)
-      and redis.call('ZCARD', P .. 'ready') == 0 and #redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1) == 0 then
-    local leaseText = tostring(now + tonumber(claimLease))
-    redis.call('HSET', key, 'status', 'running', 'attempt', '1', 'worker', claimWorker, 'startedAt', nowText, 'leaseUntil', leaseText)
-    redis.call('ZREM', P .. 'st:pending', sid)
-    redis.call('ZADD', P .. 'st:running', sid, sid)
-    redis.call('ZADD', P .. 'leases', leaseText, sid)
-    claimedKey = key
   elseif remaining == 0 then
     enqueueAs(id, runAt, ARGV[base + 1], now)
     newWork = true
@@ -136,10 +161,6 @@ end
 
 publishStatus('pending', ids)
 publishStatus('error', failed)
-if claimedKey then
-  publishStatus('running', ids)
-  return { first, 'claimed', table.concat(redis.call('HGETALL', claimedKey), '\0') }
-end
 if newWork then publishNewWork() end
 local out = { first }
 for _, id in ipairs(failed) do out[#out + 1] = id end
