@@ -27,12 +27,8 @@ import { Ticker } from './ticker.js'
 import { Connection } from './connection.js'
 import { decodeChunk } from './output.js'
 import { hashFieldsFor, newTaskDependencies, newTaskFields, recordFromHash, recordFromPairs, recordFromValues, storeValue } from './record-codec.js'
-import { type CommandName, defineScripts, runScript } from './scripts.js'
+import { type CommandName, runScript } from './scripts.js'
 import { formatRedisUrl, parseRedisUrl, type RedisLocation } from './url.js'
-
-/** An id that cannot be a real one, replaced by the scripts in the failed-dependency texts. */
-const PLACEHOLDER = '987654321012345'
-const TEMPLATES = [dependencyFailedText(Number(PLACEHOLDER), 'error'), dependencyFailedText(Number(PLACEHOLDER), 'killed'), PLACEHOLDER]
 
 /** Candidates a claim looks at, at most, when the worker refuses some (the contract asks for 64 or more). */
 const CLAIM_WINDOW = 256
@@ -70,7 +66,7 @@ export class RedisBroker extends BaseBroker {
   private readonly ticker = new Ticker((run) => this.main.batch(run))
   /** The finishes of one tick go in one script run, in the tick's one write (see Ticker). */
   private readonly finishes = new CallBatcher<{ now: number; group: Arg[] }, number[]>(
-    (items) => this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), ...TEMPLATES, this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
+    (items) => this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
     { defer: (flush) => this.ticker.defer(flush), maxSize: 256 },
   )
 
@@ -82,7 +78,6 @@ export class RedisBroker extends BaseBroker {
     this.keys = [this.prefix]
     this.channel = `${this.prefix}events`
     this.main = new Connection(this.location, this.displayUrl(), 'aque')
-    defineScripts(this.main.client)
   }
 
   toUrl(options: { hidePassword?: boolean } = {}): string {
@@ -218,7 +213,7 @@ export class RedisBroker extends BaseBroker {
    * stores it running for that worker when nothing is ready or due before it, else queues it
    * as `_submit` does. One script instead of a submit and a claim.
    */
-  protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes> {
+  protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built: true } & Changes> {
     const [id, mark] = await this.run<[number, ...(number | string)[]]>('submit-1', [...this.submitArgs([task], now), claim.worker, claim.leaseMs])
     // Stored as sent, with the claim's fields: the record is built here rather than read back.
     const claimed = mark === 'claimed' ? Object.assign(newRecord(task.spec, id, [], now), { status: 'running' as const, attempt: 1, worker: claim.worker, startedAt: now, leaseUntil: now + claim.leaseMs }) : null
@@ -228,12 +223,12 @@ export class RedisBroker extends BaseBroker {
     }
     this.deliverChanges(changes)
     if (!claimed) this.deliver('new_work', {})
-    return { id, claimed, ...changes }
+    return { id, claimed, built: true, ...changes }
   }
 
   /** ARGV of submit-1 for a batch (see its header). */
   private submitArgs(batch: NewTask[], now: number): Arg[] {
-    const args: Arg[] = [now, batch.length, ...TEMPLATES, this.origin, this.subscribedFlag]
+    const args: Arg[] = [now, batch.length, this.origin, this.subscribedFlag]
     for (const task of batch) args.push(...newTaskFields(task), newTaskDependencies(task))
     return args
   }
@@ -376,7 +371,7 @@ export class RedisBroker extends BaseBroker {
   }
 
   async _kill(ids: number[], error: string, now: number): Promise<{ running: number[] } & Changes> {
-    const [running, killed, failed] = await this.run<[number[], number[], number[]]>('kill-1', [now, error, ...TEMPLATES, ...ids])
+    const [running, killed, failed] = await this.run<[number[], number[], number[]]>('kill-1', [now, error, ...ids])
     return {
       running,
       changes: [
@@ -388,7 +383,7 @@ export class RedisBroker extends BaseBroker {
   }
 
   async _retry(ids: number[], includeSuccess: boolean, now: number): Promise<Changes> {
-    const [newWork, pending, failed] = await this.run<[number, number[], number[]]>('retry-1', [now, includeSuccess ? '1' : '0', ...TEMPLATES, ...ids])
+    const [newWork, pending, failed] = await this.run<[number, number[], number[]]>('retry-1', [now, includeSuccess ? '1' : '0', ...ids])
     return {
       changes: [
         { status: 'pending', ids: pending },

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
+import { createHash } from 'node:crypto'
+import { dependencyFailedText } from '@aque/core'
+import { Command, type Redis } from 'ioredis'
 
 /**
  * The Lua scripts, one per atomic operation (src/commands/<name>-<number of KEYS>.lua, each
@@ -12,10 +14,38 @@ export type CommandName = (typeof COMMANDS)[number]
 const dir = new URL('../src/commands/', import.meta.url)
 let sources: Map<CommandName, string> | null = null
 
-/** Source of a script with its `--- @include "name"` lines replaced by includes/<name>.lua. */
+/** An id that cannot be a real one, replaced by the scripts in the failed-dependency texts. */
+const FAILED_ID = '987654321012345'
+
+/** A Lua string literal of `text` (bytes outside printable ASCII as decimal escapes). */
+function luaString(text: string): string {
+  let out = '"'
+  for (const byte of Buffer.from(text, 'utf8')) {
+    if (byte === 0x22 || byte === 0x5c) out += `\\${String.fromCharCode(byte)}`
+    else if (byte >= 0x20 && byte < 0x7f) out += String.fromCharCode(byte)
+    else out += `\\${byte}`
+  }
+  return `${out}"`
+}
+
+/**
+ * The codec texts of DependencyFailedError, as constants of the scripts: written into them
+ * once, not sent with every call (they were most of the bytes of a lone submit and finish).
+ */
+function failedTexts(): string {
+  const text = (status: 'error' | 'killed') => luaString(dependencyFailedText(Number(FAILED_ID), status))
+  return `local FAILED_TEXTS = { error = ${text('error')}, killed = ${text('killed')} }\nlocal FAILED_ID = '${FAILED_ID}'`
+}
+
+/**
+ * Source of a script with its `--- @include "name"` lines replaced by includes/<name>.lua, and
+ * the `--- @failed-texts` line by the constants of failedTexts.
+ */
 function load(name: string): string {
   const text = readFileSync(new URL(`${name}.lua`, dir), 'utf8')
-  return text.replace(/^--- @include "([\w-]+)"$/gm, (_line, include: string) => readFileSync(new URL(`includes/${include}.lua`, dir), 'utf8'))
+  return text
+    .replace(/^--- @include "([\w-]+)"$/gm, (_line, include: string) => readFileSync(new URL(`includes/${include}.lua`, dir), 'utf8'))
+    .replace(/^--- @failed-texts$/m, () => failedTexts())
 }
 
 export function scriptSources(): Map<CommandName, string> {
@@ -23,31 +53,39 @@ export function scriptSources(): Map<CommandName, string> {
   return sources
 }
 
-const methodNames = new Map<CommandName, string>()
-
-/** The ioredis method name of a script: `append-output-1` → `aqueAppendOutput` (worked out once per name). */
-export function methodName(name: CommandName): string {
-  let method = methodNames.get(name)
-  if (method === undefined) {
-    const base = name.replace(/-\d+$/, '')
-    method = `aque${base.replace(/(^|-)(\w)/g, (_m, _dash, c: string) => c.toUpperCase())}`
-    methodNames.set(name, method)
-  }
-  return method
+interface Script {
+  lua: string
+  sha: string
+  numberOfKeys: number
 }
+let scripts: Map<CommandName, Script> | null = null
 
-/** Defines every script on a client (sent with EVALSHA, falling back to EVAL after a restart). */
-export function defineScripts(client: Redis): void {
-  for (const [name, lua] of scriptSources()) {
-    client.defineCommand(methodName(name), { lua, numberOfKeys: Number(name.split('-').pop()) })
-  }
+function script(name: CommandName): Script {
+  scripts ??= new Map(
+    [...scriptSources()].map(([n, lua]) => [n, { lua, sha: createHash('sha1').update(lua).digest('hex'), numberOfKeys: Number(n.split('-').pop()) }]),
+  )
+  const found = scripts.get(name)
+  if (!found) throw new Error(`no script ${name}`)
+  return found
 }
 
 type Arg = string | number | Buffer
-/** Runs a script defined by `defineScripts`. */
+/** Replies as text (binary data goes in and out through the dedicated commands, not here). */
+const OPTIONS = { replyEncoding: 'utf8' } as const
+
+/**
+ * Runs a script by EVALSHA, and by EVAL when Redis does not hold it (its first use on that
+ * server, or after a restart), which also caches it there. A Command sent as it is: ioredis's
+ * defineCommand wraps each call in two more promises and copies the arguments twice, and a
+ * latency round trip makes two of these calls.
+ */
 export function runScript<T>(client: Redis, name: CommandName, keys: string[], args: Arg[]): Promise<T> {
-  const method: unknown = Reflect.get(client, methodName(name))
-  if (typeof method !== 'function') throw new Error(`script ${name} is not defined on this client`)
-  // One array argument (ioredis flattens it): a batch of 100,000 tasks is too many to spread.
-  return method.call(client, [...keys, ...args]) as Promise<T>
+  const { lua, sha, numberOfKeys } = script(name)
+  const argv: Arg[] = [sha, numberOfKeys, ...keys, ...args]
+  const first = client.sendCommand(new Command('evalsha', argv, OPTIONS)) as Promise<T>
+  return first.catch((err: unknown) => {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+    argv[0] = lua
+    return client.sendCommand(new Command('eval', argv, OPTIONS)) as Promise<T>
+  })
 }

@@ -7,10 +7,9 @@
 
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
-  ARGV[2], ARGV[3], ARGV[4]  failed-dependency templates and placeholder (see submit-1)
-  ARGV[5]  origin: the caller's instance id, put in the events (see setOrigin), or ""
-  ARGV[6]  "1" if the caller listens on the events channel (see setOrigin)
-  ARGV[7…] groups of 5: task id, attempt ("" for unfenced: applies if the task is not complete),
+  ARGV[2]  origin: the caller's instance id, put in the events (see setOrigin), or ""
+  ARGV[3]  "1" if the caller listens on the events channel (see setOrigin)
+  ARGV[4…] groups of 5: task id, attempt ("" for unfenced: applies if the task is not complete),
            status (success | error | killed), codec text (result or error), retryAt ("" for none)
 
   Returns, per group, {applied (0|1), newWork (0|1), ...ids of dependents failed}.
@@ -22,8 +21,7 @@
 local now = tonumber(ARGV[1])
 -- Given to redis.call as text: a number would be printed (sprintf) at every call.
 local nowText = ARGV[1]
-local tplError, tplKilled, placeholder = ARGV[2], ARGV[3], ARGV[4]
-setOrigin(ARGV[5], ARGV[6])
+setOrigin(ARGV[2], ARGV[3])
 local succeeded = {}
 local results = {}
 local fromRunning = {}
@@ -92,7 +90,7 @@ local function finish(id, attempt, status, text, retryAt)
 
   complete(id, st, status, now)
   local failed = {}
-  local dependentError = failedText(id, status, tplError, tplKilled, placeholder)
+  local dependentError = failedText(id, status)
   propagate(id, status, now, dependentError, failed)
   publishStatus(status, { nid }, text)
   publishStatus('error', failed, dependentError)
@@ -102,7 +100,7 @@ local function finish(id, attempt, status, text, retryAt)
 end
 
 local replies = {}
-for i = 7, #ARGV, 5 do
+for i = 4, #ARGV, 5 do
   replies[#replies + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
 end
 if #fromRunning > 0 then

@@ -5,8 +5,7 @@
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  codec text of the kill error
-  ARGV[3], ARGV[4], ARGV[5]  failed-dependency templates and placeholder (see submit-1)
-  ARGV[6…] ids
+  ARGV[3…] ids
 
   Returns {{ids that were running}, {ids killed}, {ids of dependents failed}}.
   Publishes task_status killed (with the error as outcome when small) and error.
@@ -15,7 +14,7 @@
 
 local now = tonumber(ARGV[1])
 local running, killed, failed = {}, {}, {}
-for i = 6, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   local st = redis.call('HGET', tkey(id), 'status')
   if st and not COMPLETE[st] then
@@ -24,7 +23,7 @@ for i = 6, #ARGV do
     complete(id, st, 'killed', now)
     redis.call('HSET', tkey(id), 'error', ARGV[2])
     killed[#killed + 1] = nid
-    propagate(id, 'killed', now, failedText(id, 'killed', ARGV[3], ARGV[4], ARGV[5]), failed)
+    propagate(id, 'killed', now, failedText(id, 'killed'), failed)
   end
 end
 publishStatus('killed', killed, ARGV[2])

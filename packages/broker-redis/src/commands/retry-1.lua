@@ -8,8 +8,7 @@
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  "1" to include success tasks
-  ARGV[3], ARGV[4], ARGV[5]  failed-dependency templates and placeholder (see submit-1)
-  ARGV[6…] ids
+  ARGV[3…] ids
 
   Returns {newWork (0|1), {ids back to pending}, {ids failed again}}.
   Publishes task_status pending and error, and new_work.
@@ -18,7 +17,6 @@
 
 local now = tonumber(ARGV[1])
 local includeSuccess = ARGV[2] == '1'
-local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
 local pending, failed = {}, {}
 local newWork = 0
 
@@ -49,9 +47,9 @@ local function reset(id)
       seen[dep] = true
       if dst == 'error' or dst == 'killed' then
         complete(id, 'pending', 'error', now)
-        redis.call('HSET', key, 'error', failedText(dep, dst, tplError, tplKilled, placeholder), 'failedDependency', dep)
+        redis.call('HSET', key, 'error', failedText(dep, dst), 'failedDependency', dep)
         failed[#failed + 1] = tonumber(id)
-        propagate(id, 'error', now, failedText(id, 'error', tplError, tplKilled, placeholder), failed)
+        propagate(id, 'error', now, failedText(id, 'error'), failed)
         redis.call('HSET', key, '_r', remaining)
         return false
       end
@@ -65,7 +63,7 @@ end
 
 local roots = {}
 local stack = {}
-for i = 6, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   local st = redis.call('HGET', tkey(id), 'status')
   if st == 'error' or st == 'killed' or (includeSuccess and st == 'success') then

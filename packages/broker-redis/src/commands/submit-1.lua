@@ -5,16 +5,13 @@
   KEYS[1]  key prefix
   ARGV[1]  now (ms)
   ARGV[2]  number of tasks n
-  ARGV[3]  codec text of DependencyFailedError for a dependency in `error`, id = ARGV[5]
-  ARGV[4]  the same for a dependency in `killed`
-  ARGV[5]  the placeholder id in those templates
-  ARGV[6]  origin: the caller's instance id, put in the events (see setOrigin), or ""
-  ARGV[7]  "1" if the caller listens on the events channel (see setOrigin)
-  ARGV[8 + 6i … 13 + 6i]  task i (from 0): `_s` (JSON of its spec, stored as it is), `_k` (the
+  ARGV[3]  origin: the caller's instance id, put in the events (see setOrigin), or ""
+  ARGV[4]  "1" if the caller listens on the events channel (see setOrigin)
+  ARGV[5 + 6i … 10 + 6i]  task i (from 0): `_s` (JSON of its spec, stored as it is), `_k` (the
            dispatch key prefix), runAt, parent, user ("" for none; stored on their own too), and
            the JSON array of its dependencies: ids (> 0) or batch indexes as -(index + 1)
 
-  ARGV[8 + 6n], ARGV[9 + 6n]  (optional, n = 1) a worker id and a lease length (ms): an idle
+  ARGV[5 + 6n], ARGV[6 + 6n]  (optional, n = 1) a worker id and a lease length (ms): an idle
            worker of the caller's process takes the task (BaseBroker.offerSlots), which is then
            stored running for it under that lease if it is ready and nothing else is ready or
            due (dispatch order is kept); otherwise it is queued as usual.
@@ -30,26 +27,25 @@
 
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local tplError, tplKilled, placeholder = ARGV[3], ARGV[4], ARGV[5]
-setOrigin(ARGV[6], ARGV[7])
+setOrigin(ARGV[3], ARGV[4])
 
 -- The hand-off: a lone task without dependencies, due now, for an idle worker, when nothing is
 -- ready or due (dispatch order is kept). Stored running at once: one write of the hash, and
 -- the indexes of a running task only.
-local claimWorker, claimLease = ARGV[8 + 6 * n], ARGV[9 + 6 * n]
-if claimWorker and n == 1 and ARGV[13] == '[]' and not (tonumber(ARGV[10]) and tonumber(ARGV[10]) > now)
+local claimWorker, claimLease = ARGV[5 + 6 * n], ARGV[6 + 6 * n]
+if claimWorker and n == 1 and ARGV[10] == '[]' and not (tonumber(ARGV[7]) and tonumber(ARGV[7]) > now)
     and redis.call('ZCARD', P .. 'ready') == 0 and #redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1) == 0 then
   local id = redis.call('INCR', P .. 'id')
   local sid = tostring(id)
   local leaseText = tostring(now + tonumber(claimLease))
-  local args = { 'HSET', tkey(sid), '_s', ARGV[8], '_k', ARGV[9], 'id', sid, 'dependencies', '[]', 'attempt', '1',
+  local args = { 'HSET', tkey(sid), '_s', ARGV[5], '_k', ARGV[6], 'id', sid, 'dependencies', '[]', 'attempt', '1',
     'retryCount', '0', 'createdAt', ARGV[1], '_r', '0', '_n', '1', 'status', 'running', 'worker', claimWorker,
     'startedAt', ARGV[1], 'leaseUntil', leaseText }
-  if ARGV[10] ~= '' then
+  if ARGV[7] ~= '' then
     args[#args + 1] = 'runAt'
-    args[#args + 1] = ARGV[10]
+    args[#args + 1] = ARGV[7]
   end
-  local parent, user = ARGV[11], ARGV[12]
+  local parent, user = ARGV[8], ARGV[9]
   if parent ~= '' then
     args[#args + 1] = 'parent'
     args[#args + 1] = parent
@@ -71,7 +67,7 @@ end
 -- Every named dependency must exist before anything is created.
 local depLists = {}
 for i = 0, n - 1 do
-  local deps = cjson.decode(ARGV[13 + 6 * i])
+  local deps = cjson.decode(ARGV[10 + 6 * i])
   depLists[i] = deps
   for _, d in ipairs(deps) do
     if d > 0 and redis.call('EXISTS', tkey(d)) == 0 then
@@ -91,7 +87,7 @@ for i = 0, n - 1 do
   local id = first + i
   local sid = tostring(id)
   ids[#ids + 1] = sid
-  local base = 8 + 6 * i
+  local base = 5 + 6 * i
   local runAt, parent, user = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local key = tkey(sid)
   local args = { 'HSET', key, '_s', ARGV[base], '_k', ARGV[base + 1] }
@@ -151,7 +147,7 @@ for i = 0, n - 1 do
   redis.call('ZADD', P .. 'st:pending', sid, sid)
   if failedDep then
     complete(id, 'pending', 'error', now)
-    redis.call('HSET', key, 'error', failedText(failedDep, failedStatus, tplError, tplKilled, placeholder), 'failedDependency', failedDep)
+    redis.call('HSET', key, 'error', failedText(failedDep, failedStatus), 'failedDependency', failedDep)
     failed[#failed + 1] = id
   elseif remaining == 0 then
     enqueueAs(id, runAt, ARGV[base + 1], now)

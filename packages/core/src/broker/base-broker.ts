@@ -53,8 +53,12 @@ export interface SlotOffer {
   leaseMs: number
   /** Whether the worker would run a task of this spec now (it fits; nothing to check against others). */
   accepts(spec: TaskSpec): boolean
-  /** The task claimed for the worker (already running under its lease). */
-  take(tasks: TaskRecord[]): void
+  /**
+   * The task claimed for the worker (already running under its lease). Returns whether the
+   * offer still stands (the worker has free slots left): it is then offered again, and the
+   * worker need not wake up to make a new one.
+   */
+  take(tasks: TaskRecord[]): boolean
 }
 
 /**
@@ -147,9 +151,10 @@ export abstract class BaseBroker implements BrokerImplementation {
    * Stores one task and, if nothing else is ready to run before it, claims it for `claim.worker`
    * in the same atomic step (status `running`, attempt 1, under the lease). Optional: brokers
    * without it submit and let workers claim as usual.
-   * @returns the id, and the claimed record if the task was claimed
+   * @returns the id, and the claimed record if the task was claimed; `built`: that record was
+   *   built in this process from the task as submitted, not read back, and is used as it is
    */
-  protected _submitClaimed?(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null } & Changes>
+  protected _submitClaimed?(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built?: boolean } & Changes>
 
   /** A lone submit handed to an idle local worker (see offerSlots); null if none takes it. */
   private async submitToOffer(batch: NewTask[]): Promise<number[] | null> {
@@ -164,7 +169,7 @@ export abstract class BaseBroker implements BrokerImplementation {
     const result = await this._submitClaimed(task, now, offer)
     const published = this.publishChanges(result)
     if (published) await published
-    if (result.claimed) offer.take(await this.readClaimed([result.claimed]))
+    if (result.claimed && offer.take(result.built ? [result.claimed] : await this.readClaimed([result.claimed]))) this.offers.push(offer)
     return [result.id]
   }
 

@@ -420,21 +420,30 @@ export class Worker {
    */
   private offerSlots(mode: 'one' | 'end' | 'forever'): () => void {
     if (mode === 'one' || this.preemption || this.localFirst || this.stopping || this.busy >= this.concurrency) return noop
-    return this.broker.offerSlots({
+    let withdrawn = false
+    const withdraw = this.broker.offerSlots({
       worker: this.id,
       leaseMs: this.leaseMs,
       accepts: (spec) => cpusNeeded(spec, this.capacity) === 0 && memoryNeeded(spec) === 0 && refusal(spec, this.identity) === null,
       take: (tasks) => {
         if (!this.active || this.stopping) {
           void this.handBackWaiting(tasks)
-          return
+          return false
         }
         const now = Date.now()
         for (const record of tasks) this.ahead.add(record, now)
         this.startWaiting()
-        this.wake()
+        // With slots still free the offer stands, and the loop sleeps on (a lone task at a
+        // time, the usual case, then costs no turn of the loop to offer again).
+        const stands = !withdrawn && this.busy < this.concurrency
+        if (!stands) this.wake()
+        return stands
       },
     })
+    return () => {
+      withdrawn = true
+      withdraw()
+    }
   }
 
   /** Runs holding a slot. */

@@ -13,6 +13,9 @@
     <p>events        the pub/sub channel
 ]]
 local P = KEYS[1]
+-- The codec texts of DependencyFailedError for a dependency that ended in error or killed, with
+-- a placeholder for its id (FAILED_TEXTS, FAILED_ID: written in when the scripts are loaded).
+--- @failed-texts
 -- Set by a script whose caller delivers the script's events to its own process itself (from the
 -- reply, sooner than pub/sub would): `,"o":<its instance id>` in every event, which it skips.
 -- `subscribed` is "1" when the caller listens on the channel itself: if it is then the only
@@ -76,11 +79,11 @@ local function complete(id, from, to, now)
   redis.call('ZREM', P .. 'leases', id)
 end
 
--- The stored error of a dependent of failed task `id`: the template with the placeholder id replaced.
-local function failedText(id, status, tplError, tplKilled, placeholder)
-  local tpl = tplError
-  if status == 'killed' then tpl = tplKilled end
-  return (string.gsub(tpl, placeholder, tostring(id)))
+-- The stored error of a dependent of failed task `id` (which ended in `status`).
+local function failedText(id, status)
+  local tpl = FAILED_TEXTS.error
+  if status == 'killed' then tpl = FAILED_TEXTS.killed end
+  return (string.gsub(tpl, FAILED_ID, tostring(id)))
 end
 
 -- Fails every not-complete transitive dependent of `root` (iterative, no recursion). Appends to `out`.
