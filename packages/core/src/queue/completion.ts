@@ -81,8 +81,18 @@ class CompletionWatcher {
     set.add(waiter)
     this.off ??= this.broker.on('task_status', this.onStatus)
     if (!this.poll) {
-      this.poll = setInterval(() => this.check([...this.waiters.keys()], false), SAFETY_POLL_MS)
-      this.poll.unref()
+      const poll = setInterval(() => {
+        // Stopped here once nothing is waited for, rather than when the last wait ends: a
+        // process awaiting one task at a time would make and clear a timer per task.
+        if (this.waiters.size === 0) {
+          clearInterval(poll)
+          this.poll = null
+          return
+        }
+        this.check([...this.waiters.keys()], false)
+      }, SAFETY_POLL_MS)
+      poll.unref()
+      this.poll = poll
     }
     const birth = this.births.get(id)
     this.births.delete(id)
@@ -102,11 +112,8 @@ class CompletionWatcher {
     set.delete(waiter)
     if (set.size === 0) this.waiters.delete(id)
     // The status listener stays: a process that waited once is likely to wait again, and
-    // events are received anyway once the broker listens; births need it.
-    if (this.waiters.size === 0) {
-      if (this.poll) clearInterval(this.poll)
-      this.poll = null
-    }
+    // events are received anyway once the broker listens; births need it. The safety poll
+    // stops at its next beat.
   }
 
   private settle(id: number, completion: Completion): void {
