@@ -1,6 +1,8 @@
 --[[
-  Helpers shared by the scripts (inlined where a script says `--- @include "base"`).
-  KEYS[1] is the key prefix ("aque:" by default); every key is built from it:
+  Helpers shared by the scripts: defined once in the function library (Redis 7), or inlined
+  where a script says `--- @include "base"` (EVAL). `begin(KEYS)` starts every call (the
+  loader puts it in: scripts.ts). KEYS[1] is the key prefix ("aque:" by default); every key is
+  built from it:
     <p>t:<id>        hash of a task (codec texts verbatim; `_r` remaining dependencies, `_k` dispatch key,
                      `_n` set while no task depends on it)
     <p>d:<id>        set of the ids that depend on task <id>
@@ -12,7 +14,12 @@
     <p>o:<id>        list of output chunks; <p>oo:<id> hash of byte offsets per stream
     <p>events        the pub/sub channel
 ]]
-local P = KEYS[1]
+-- The call's key prefix, origin and silence (see setOrigin), set by begin: in the function
+-- library they outlive a call, so each call sets them first.
+local P, ORIGIN_FIELD, SILENT = '', '', false
+local function begin(keys)
+  P, ORIGIN_FIELD, SILENT = keys[1], '', false
+end
 -- The codec texts of DependencyFailedError for a dependency that ended in error or killed, with
 -- a placeholder for its id (FAILED_TEXTS, FAILED_ID: written in when the scripts are loaded).
 --- @failed-texts
@@ -21,8 +28,6 @@ local P = KEYS[1]
 -- `subscribed` is "1" when the caller listens on the channel itself: if it is then the only
 -- subscriber, nobody else would hear the events and none is published (no traffic, no wake-up
 -- of the caller for events it skips). One that subscribes later reads the stored state first.
-local ORIGIN_FIELD = ''
-local SILENT = false
 local function setOrigin(origin, subscribed)
   if origin ~= '' then ORIGIN_FIELD = ',"o":' .. cjson.encode(origin) end
   if subscribed == '1' then SILENT = redis.call('PUBSUB', 'NUMSUB', P .. 'events')[2] <= 1 end
