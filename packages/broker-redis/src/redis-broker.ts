@@ -71,7 +71,11 @@ export class RedisBroker extends BaseBroker {
    * drain nothing (measured: bench/profiles/README.md).
    */
   private readonly finishes = new CallBatcher<{ now: number; group: Arg[] }, number[]>(
-    (items) => this.run<number[][]>('finish-1', [items[0]?.now ?? Date.now(), this.origin, this.subscribedFlag, ...items.flatMap((i) => i.group)]),
+    (items) => {
+      const args: Arg[] = [items[0]?.now ?? Date.now(), this.origin, this.subscribedFlag]
+      for (const { group } of items) for (const value of group) args.push(value)
+      return this.run<number[][]>('finish-1', args)
+    },
     { defer: (flush) => queueMicrotask(flush), maxSize: 256 },
   )
 
@@ -219,9 +223,19 @@ export class RedisBroker extends BaseBroker {
    * as `_submit` does. One script instead of a submit and a claim.
    */
   protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built: true } & Changes> {
-    const [id, mark] = await this.run<[number, ...(number | string)[]]>('submit-1', [...this.submitArgs([task], now), claim.worker, claim.leaseMs])
+    const args = this.submitArgs([task], now)
+    args.push(claim.worker, claim.leaseMs)
+    const [id, mark] = await this.run<[number, ...(number | string)[]]>('submit-1', args)
     // Stored as sent, with the claim's fields: the record is built here rather than read back.
-    const claimed = mark === 'claimed' ? Object.assign(newRecord(task.spec, id, [], now), { status: 'running' as const, attempt: 1, worker: claim.worker, startedAt: now, leaseUntil: now + claim.leaseMs }) : null
+    let claimed: TaskRecord | null = null
+    if (mark === 'claimed') {
+      claimed = newRecord(task.spec, id, [], now)
+      claimed.status = 'running'
+      claimed.attempt = 1
+      claimed.worker = claim.worker
+      claimed.startedAt = now
+      claimed.leaseUntil = now + claim.leaseMs
+    }
     const changes: Changes = {
       changes: claimed ? [{ status: 'pending', ids: [id] }, { status: 'running', ids: [id] }] : [{ status: 'pending', ids: [id] }],
       newWork: false,
