@@ -131,5 +131,5 @@ function settle<I, O>(batch: Waiting<I, O>[], results: O[] | { error: unknown })
     for (const w of batch) w.reject(results.error)
     return
   }
-  for (const [i, w] of batch.entries()) w.resolve(results[i] as O)
+  for (let i = 0; i < batch.length; i++) (batch[i] as Waiting<I, O>).resolve(results[i] as O)
 }

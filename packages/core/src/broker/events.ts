@@ -42,29 +42,37 @@ const PER_TASK_STATUS = /^task_status\.\d+$/
  * for 10,000 ids crosses the wire once.
  */
 export class EventHub {
-  private readonly listeners = new Map<string, Set<EventListener>>()
+  /**
+   * Listeners by name, each list replaced (never changed) when one is added or removed: a
+   * delivery goes through the list as it was, with no copy (one per event, several per task).
+   */
+  private readonly listeners = new Map<string, readonly EventListener[]>()
   /** Names of the form `task_status.<id>` listened to: none, and a status message skips its ids. */
   private perTask = 0
 
   on(event: string, listener: EventListener): () => void {
-    let set = this.listeners.get(event)
-    if (!set) {
-      set = new Set()
-      this.listeners.set(event, set)
+    const list = this.listeners.get(event)
+    if (!list) {
+      this.listeners.set(event, [listener])
       if (PER_TASK_STATUS.test(event)) this.perTask++
+    } else if (!list.includes(listener)) {
+      this.listeners.set(event, [...list, listener])
     }
-    set.add(listener)
     return () => this.off(event, listener)
   }
 
   off(event: string, listener: EventListener): void {
-    const set = this.listeners.get(event)
-    if (!set) return
-    set.delete(listener)
-    if (set.size === 0) {
-      this.listeners.delete(event)
-      if (PER_TASK_STATUS.test(event)) this.perTask--
+    const list = this.listeners.get(event)
+    if (!list?.includes(listener)) return
+    if (list.length > 1) {
+      this.listeners.set(
+        event,
+        list.filter((l) => l !== listener),
+      )
+      return
     }
+    this.listeners.delete(event)
+    if (PER_TASK_STATUS.test(event)) this.perTask--
   }
 
   /** Whether anything listens to this exact name. */
@@ -100,9 +108,10 @@ export class EventHub {
   }
 
   private deliver(event: string, payload: unknown): void {
-    const set = this.listeners.get(event)
-    if (!set) return
-    for (const listener of [...set]) {
+    const list = this.listeners.get(event)
+    if (!list) return
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i] as EventListener
       try {
         listener(payload, event)
       } catch (err) {

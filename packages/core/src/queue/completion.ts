@@ -135,7 +135,9 @@ class CompletionWatcher {
   private onStatus = (payload: unknown): void => {
     const event = payload as StatusEvent
     if (!COMPLETE_STATES.has(event.status)) return
-    for (const id of event.ids) {
+    const ids = event.ids
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number
       if (this.waiters.has(id)) this.settle(id, { status: event.status, outcome: event.outcomes?.[id] })
       else if (this.births.get(id) === null) this.births.set(id, { status: event.status, outcome: event.outcomes?.[id] })
     }
