@@ -222,11 +222,15 @@ export class RedisBroker extends BaseBroker {
    * stores it running for that worker when nothing is ready or due before it, else queues it
    * as `_submit` does. One script instead of a submit and a claim.
    */
-  protected override async _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built: true } & Changes> {
+  protected override _submitClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built: true } & Changes> {
     const args = this.submitArgs([task], now)
     args.push(claim.worker, claim.leaseMs)
-    const reply = await this.run<[number, ...(number | string)[]]>('submit-1', args)
-    const id = reply[0]
+    // Chained, not async: one promise less on a lone task's round trip.
+    return this.run<[number, ...(number | string)[]]>('submit-1', args).then((reply) => this.submittedClaimed(task, now, claim, reply))
+  }
+
+  private submittedClaimed(task: NewTask, now: number, claim: { worker: string; leaseMs: number }, reply: (number | string)[]): { id: number; claimed: TaskRecord | null; built: true } & Changes {
+    const id = reply[0] as number
     const mark = reply[1]
     // Stored as sent, with the claim's fields: the record is built here rather than read back.
     let claimed: TaskRecord | null = null

@@ -98,21 +98,21 @@ export abstract class BaseBroker implements BrokerImplementation {
   }
 
   // ---- scheduling ------------------------------------------------------------------------
-  /** Creates a batch atomically; returns the ids in batch order. */
-  async submit(batch: NewTask[]): Promise<number[]> {
-    batch.forEach((entry, i) => {
-      for (const dep of entry.dependencies) {
-        if ('index' in dep && !(Number.isInteger(dep.index) && dep.index >= 0 && dep.index < i)) {
-          throw new ValidationError(`batch[${i}].dependencies: index ${dep.index} does not name an earlier task of the batch`)
-        }
-        if ('id' in dep) checkIds([dep.id], `batch[${i}].dependencies`)
-      }
-    })
-    if (batch.length === 0) return []
-    if (this.offers.length > 0) {
-      const ids = await this.submitToOffer(batch)
-      if (ids) return ids
+  /**
+   * Creates a batch atomically; returns the ids in batch order. Not async: a lone task handed
+   * to an idle worker (submitToOffer) goes through no more promises than it needs.
+   */
+  submit(batch: NewTask[]): Promise<number[]> {
+    try {
+      checkDependencies(batch)
+    } catch (err) {
+      return Promise.reject(err)
     }
+    if (batch.length === 0) return Promise.resolve([])
+    return (this.offers.length > 0 ? this.submitToOffer(batch) : null) ?? this.submitQueued(batch)
+  }
+
+  private async submitQueued(batch: NewTask[]): Promise<number[]> {
     const result = await this._submit(batch, Date.now())
     const published = this.publishChanges(result)
     if (published) await published
@@ -156,21 +156,35 @@ export abstract class BaseBroker implements BrokerImplementation {
    */
   protected _submitClaimed?(task: NewTask, now: number, claim: { worker: string; leaseMs: number }): Promise<{ id: number; claimed: TaskRecord | null; built?: boolean } & Changes>
 
-  /** A lone submit handed to an idle local worker (see offerSlots); null if none takes it. */
-  private async submitToOffer(batch: NewTask[]): Promise<number[] | null> {
-    const [task] = batch
-    if (!this._submitClaimed || batch.length !== 1 || !task || task.dependencies.length > 0) return null
+  /** A lone submit handed to an idle local worker (see offerSlots); null at once if none takes it. */
+  private submitToOffer(batch: NewTask[]): Promise<number[]> | null {
+    const task = batch[0]
+    const submitClaimed = this._submitClaimed
+    if (!submitClaimed || batch.length !== 1 || !task || task.dependencies.length > 0) return null
     const now = Date.now()
     if (task.spec.runAt !== null && task.spec.runAt > now) return null
     const i = this.offers.findIndex((offer) => offer.accepts(task.spec))
     const offer = this.offers[i]
     if (!offer) return null
     this.offers.splice(i, 1)
-    const result = await this._submitClaimed(task, now, offer)
-    const published = this.publishChanges(result)
-    if (published) await published
-    if (result.claimed && offer.take(result.built ? [result.claimed] : await this.readClaimed([result.claimed]))) this.offers.push(offer)
-    return [result.id]
+    return settled(() => submitClaimed.call(this, task, now, offer)).then((result) => {
+      const published = this.publishChanges(result)
+      return published ? published.then(() => this.handOff(offer, result)) : this.handOff(offer, result)
+    })
+  }
+
+  /** Gives the worker that offered its slots the task stored running for it, if it was; offers them again if they still stand. */
+  private handOff(offer: SlotOffer, result: { id: number; claimed: TaskRecord | null; built?: boolean }): number[] | Promise<number[]> {
+    const ids = [result.id]
+    if (!result.claimed) return ids
+    if (result.built) {
+      if (offer.take([result.claimed])) this.offers.push(offer)
+      return ids
+    }
+    return this.readClaimed([result.claimed]).then((tasks) => {
+      if (offer.take(tasks)) this.offers.push(offer)
+      return ids
+    })
   }
 
   /** Claimed records as the worker may use them: checked unless the broker is trusted; unreadable ones failed and left out. */
@@ -492,6 +506,18 @@ export abstract class BaseBroker implements BrokerImplementation {
 }
 
 /** `start()`'s promise; a synchronous throw of an implementation becomes its rejection. */
+/** Checks the dependencies of a batch: an index names an earlier task of it, an id is a task id. */
+function checkDependencies(batch: NewTask[]): void {
+  for (let i = 0; i < batch.length; i++) {
+    for (const dep of (batch[i] as NewTask).dependencies) {
+      if ('index' in dep && !(Number.isInteger(dep.index) && dep.index >= 0 && dep.index < i)) {
+        throw new ValidationError(`batch[${i}].dependencies: index ${dep.index} does not name an earlier task of the batch`)
+      }
+      if ('id' in dep) checkIds([dep.id], `batch[${i}].dependencies`)
+    }
+  }
+}
+
 function settled<T>(start: () => Promise<T>): Promise<T> {
   try {
     return start()

@@ -20,10 +20,15 @@ export class Future<T = unknown> {
   /** The task's result; throws the task's error (as its class where known). */
   result(options: WaitOptions = {}): Promise<T> {
     // Chained, not async: a submit → await round trip is short, and every layer costs promises.
-    return this.outcome(options).then(({ status, value }) => {
-      if (status === 'success') return value as T
-      throw value ?? new DecodeError(`task ${this.id} ended in ${status} without an error`)
-    })
+    // One step when the completion event carried the outcome (the usual case).
+    return waitForCompletion(this.broker, this.id, options).then(({ status, outcome }) =>
+      outcome === undefined ? this.readOutcome(status).then((read) => this.resultOf(read)) : this.resultOf(this.decodeOutcome(status, outcome)),
+    )
+  }
+
+  private resultOf({ status, value }: { status: TaskStatus; value: unknown }): T {
+    if (status === 'success') return value as T
+    throw value ?? new DecodeError(`task ${this.id} ended in ${status} without an error`)
   }
 
   /** The task's error once it completes, or null if it succeeded. */

@@ -53,13 +53,25 @@ export class Queue {
   submit<K extends keyof TaskRegistry>(name: K, ...args: Parameters<RegistryFn<K>>): Promise<Future<Awaited<ReturnType<RegistryFn<K>>>>>
   submit<F extends AnyFunction | TaskDefinition>(fn: F, ...args: Parameters<Fn<F>>): Promise<Future<ResultOf<F>>>
   submit(fn: string, ...args: unknown[]): Promise<Future<unknown>>
-  async submit(fn: unknown, ...args: unknown[]): Promise<Future<unknown>> {
-    const broker = this.resolved ?? (await this.broker())
-    const spec = buildCallSpec(fn, args, broker.capabilities, this.parentOf(broker))
+  submit(fn: unknown, ...args: unknown[]): Promise<Future<unknown>> {
+    // Chained, not async: a submit → await round trip is short, and every layer costs promises.
+    if (!this.resolved) return this.broker().then((broker) => this.submitCall(broker, fn, args))
+    return this.submitCall(this.resolved, fn, args)
+  }
+
+  private submitCall(broker: BaseBroker, fn: unknown, args: unknown[]): Promise<Future<unknown>> {
+    let spec: ReturnType<typeof buildCallSpec>
+    try {
+      spec = buildCallSpec(fn, args, broker.capabilities, this.parentOf(broker))
+    } catch (err) {
+      return Promise.reject(err)
+    }
     const armed = armCompletions(broker)
-    const [id] = await broker.submit([{ spec, dependencies: [] }])
-    if (armed) noteBirths(broker, [id as number])
-    return new Future(id as number, broker)
+    return broker.submit([{ spec, dependencies: [] }]).then((ids) => {
+      const id = ids[0] as number
+      if (armed) noteBirths(broker, [id])
+      return new Future(id, broker)
+    })
   }
 
   /** Submits one prototype with all its options and nested dependencies. */
