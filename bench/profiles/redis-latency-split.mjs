@@ -73,7 +73,7 @@ if (session) {
 
 samples.sort((a, b) => a - b)
 const per = (x) => Math.round(x / N)
-const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats)
+const evalsha = /cmdstat_(?:evalsha|fcall):calls=(\d+),usec=(\d+)/.exec(stats)
 console.log(`${N} round trips: p50 ${Math.round(samples[N >> 1])} µs, p90 ${Math.round(samples[Math.floor(N * 0.9)])} µs`)
 console.log(
   `per round trip: node CPU ${per(cpu.user + cpu.system)} µs (user ${per(cpu.user)}, kernel ${per(cpu.system)}); main thread on a CPU ${per((sched[0] - sched0[0]) / 1000)} µs, waiting for one ${per((sched[1] - sched0[1]) / 1000)} µs`,

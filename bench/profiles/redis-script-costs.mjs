@@ -21,7 +21,7 @@ const admin = new Redis('redis://127.0.0.1:6379')
 /** µs per EVALSHA since the last call (and resets the counters). */
 async function perCall() {
   const text = await admin.info('commandstats')
-  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(text)
+  const m = /cmdstat_(?:evalsha|fcall):calls=(\d+),usec=(\d+)/.exec(text)
   await admin.config('RESETSTAT')
   return m ? (Number(m[2]) / Number(m[1])).toFixed(1) : '—'
 }
