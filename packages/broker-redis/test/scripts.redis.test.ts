@@ -4,10 +4,10 @@
  * Redis without functions: both paths must run the same operations.
  */
 import { DependencyFailedError, Queue, task, Worker } from '@aque/core'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RedisBroker } from '../src/index.js'
 import { libraryName, useEval } from '../src/scripts.js'
-import { freshBroker, rawClient } from './helpers.js'
+import { brokerPerTest, rawClient } from './helpers.js'
 
 const double = task('redis-scripts-double', (n: number) => n * 2)
 const fail = task('redis-scripts-fail', (): never => {
@@ -35,27 +35,20 @@ async function runGraph(broker: RedisBroker): Promise<void> {
 }
 
 describe('redis scripts', () => {
-  let broker: RedisBroker
+  const broker = brokerPerTest()
   const raw = rawClient()
-  beforeEach(async () => {
-    broker = await freshBroker()
-  })
-  afterEach(async () => {
-    await broker.destroy()
-    await broker.close()
-  })
 
   it('run as functions of one library, loaded again once Redis no longer holds it', async () => {
-    await runGraph(broker)
+    await runGraph(broker())
     const listed = JSON.stringify(await raw.call('FUNCTION', 'LIST', 'LIBRARYNAME', libraryName()))
     expect(listed).toContain(libraryName())
     // As after a restart of a Redis that keeps nothing: the next calls load it again.
     await raw.call('FUNCTION', 'DELETE', libraryName())
-    await runGraph(broker)
+    await runGraph(broker())
   })
 
   it('run by EVAL on a Redis without functions, with the same outcomes', async () => {
-    useEval(Reflect.get(broker, 'main').client)
-    await runGraph(broker)
+    useEval(Reflect.get(broker(), 'main').client)
+    await runGraph(broker())
   })
 })
