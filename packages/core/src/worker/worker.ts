@@ -421,6 +421,7 @@ export class Worker {
   private offerSlots(mode: 'one' | 'end' | 'forever'): () => void {
     if (mode === 'one' || this.preemption || this.localFirst || this.stopping || this.busy >= this.concurrency) return noop
     let withdrawn = false
+    this.offering = true
     const withdraw = this.broker.offerSlots({
       worker: this.id,
       leaseMs: this.leaseMs,
@@ -436,15 +437,22 @@ export class Worker {
         // With slots still free the offer stands, and the loop sleeps on (a lone task at a
         // time, the usual case, then costs no turn of the loop to offer again).
         const stands = !withdrawn && this.busy < this.concurrency
-        if (!stands) this.wake()
+        if (!stands) {
+          this.offering = false
+          this.wake()
+        }
         return stands
       },
     })
     return () => {
       withdrawn = true
+      this.offering = false
       withdraw()
     }
   }
+
+  /** Whether the loop sleeps with its slots offered (see offerSlots). */
+  private offering = false
 
   /** Runs holding a slot. */
   private get busy(): number {
@@ -665,6 +673,9 @@ export class Worker {
     run.ending = true
     this.ending++
     this.release(run)
+    // Running forever, asleep with its slots offered and no work known of, the loop would only
+    // offer them again: a lone task at a time then costs it no turn.
+    if (this.mode === 'forever' && this.offering && !this.mayHaveWork && this.ahead.size === 0) return
     if (!this.wakePending) {
       this.wakePending = true
       setImmediate(() => {
