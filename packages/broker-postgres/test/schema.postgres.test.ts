@@ -92,6 +92,25 @@ describe('postgres schema', () => {
     }
   }, 60_000)
 
+  it('a claim writes the new version of a task row in its own page (fillfactor 50)', async () => {
+    const broker = owned(await freshBroker())
+    await new Queue({ broker }).submitMany(Array.from({ length: 200 }, () => ({ func: noop }) as TaskPrototype))
+    const s = `"${broker.options.schema}"`
+    const client = await sqlClient()
+    try {
+      const pages = async () => new Map((await client.query<{ id: number; page: number }>(`SELECT id, (ctid::text::point)[0] AS page FROM ${s}.tasks`)).rows.map((r) => [r.id, r.page]))
+      const before = await pages()
+      const { tasks } = await broker.claim({ worker: 'w', limit: 200, leaseMs: 30_000 })
+      expect(tasks).toHaveLength(200)
+      const after = await pages()
+      // With full pages (fillfactor 100) none stays: every claimed version goes to the table's end.
+      const stayed = [...before].filter(([id, page]) => after.get(id) === page).length
+      expect(stayed).toBeGreaterThanOrEqual(160)
+    } finally {
+      await client.end()
+    }
+  })
+
   it('a failure reaches every dependent of a 3,000-deep chain in one recursive statement', async () => {
     const broker = owned(await freshBroker())
     const queue = new Queue({ broker })
