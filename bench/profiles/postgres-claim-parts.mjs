@@ -20,11 +20,11 @@
  * ticks), so only for a server on this machine.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { PostgresBroker } from '@aque/broker-postgres'
 import { Queue, encode, task } from '@aque/core'
 import pg from 'pg'
+import { processCpu } from '../lib/proc-cpu.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -59,21 +59,19 @@ const CLAIMS = {
   ids: `WITH c AS (${READY_TOP}) UPDATE ${s}.tasks t SET ${CLAIM_SET} FROM c WHERE t.id = c.id RETURNING t.id, t.attempt`,
 }
 /** The finish variants, each a statement with parameters (ids, attempts, texts, nows), or none. */
+const BATCH = `FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[]) AS u(id, attempt, text, now)
+    WHERE t.id = u.id AND t.status IN ('running', 'suspended') AND t.attempt = u.attempt`
 const FINISHES = {
   none: null,
   success: `SELECT ${s}.finish_success($1, $2, $3, $4)`,
-  bare: `UPDATE ${s}.tasks t SET status = 'success', result = u.text, error = NULL, finished_at = u.now, lease_until = NULL, wait_until = NULL
-    FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[]) AS u(id, attempt, text, now)
-    WHERE t.id = u.id AND t.status IN ('running', 'suspended') AND t.attempt = u.attempt`,
+  bare: `UPDATE ${s}.tasks t SET status = 'success', result = u.text, error = NULL, finished_at = u.now, lease_until = NULL, wait_until = NULL ${BATCH}`,
 }
 const DONE = `WITH done AS (${FINISHES.bare} RETURNING t.id, u.text)`
 const PROBE = `EXISTS (SELECT 1 FROM done, LATERAL (SELECT 1 FROM ${s}.deps d WHERE d.dependency = done.id LIMIT 1) l)`
 FINISHES.returning = `${DONE} SELECT array_agg(id), array_agg(text) FROM done`
 FINISHES.probe = `${DONE} SELECT ${PROBE}`
 FINISHES.message = `${DONE} SELECT ${PROBE}, pg_notify('aque_claim_parts', 'task_status' || E'\\n' || json_build_object('ids', (SELECT array_agg(id) FROM done), 'status', 'success')::text)`
-FINISHES.hot = `UPDATE ${s}.tasks t SET result = u.text, finished_at = u.now
-    FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[]) AS u(id, attempt, text, now)
-    WHERE t.id = u.id AND t.status IN ('running', 'suspended') AND t.attempt = u.attempt`
+FINISHES.hot = `UPDATE ${s}.tasks t SET result = u.text, finished_at = u.now ${BATCH}`
 const claimSql = CLAIMS[opts.claim]
 const finishSql = FINISHES[opts.finish]
 if (claimSql === undefined) throw new Error(`--claim must be one of ${Object.keys(CLAIMS).join(', ')}`)
@@ -91,13 +89,7 @@ try {
   }
   await client.query(`VACUUM ANALYZE ${s}.tasks`)
   const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
-  /** CPU ms of the client's server process. */
-  const serverCpu = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) * 10
-  }
-  const cpu0 = serverCpu()
+  const cpu0 = processCpu(pid)
   let claimed = 0
   const start = performance.now()
   for (;;) {
@@ -113,7 +105,7 @@ try {
     }
   }
   const ms = performance.now() - start
-  console.log(`claim ${opts.claim}, finish ${opts.finish}, ${opts.limit} per claim: ${claimed} tasks in ${ms.toFixed(0)} ms, ${Math.round((claimed / ms) * 1000)} tasks/s; server process CPU ${serverCpu() - cpu0} ms`)
+  console.log(`claim ${opts.claim}, finish ${opts.finish}, ${opts.limit} per claim: ${claimed} tasks in ${ms.toFixed(0)} ms, ${Math.round((claimed / ms) * 1000)} tasks/s; server process CPU ${Math.round((processCpu(pid) - cpu0) * 1000)} ms`)
 } finally {
   await client.end().catch(() => {})
   await broker.destroy()

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { PostgresBroker } from '@aque/broker-postgres'
 import { Queue, Worker, task } from '@aque/core'
 import pg from 'pg'
+import { postgresCpu as serverCpu, processCpu } from '../lib/proc-cpu.mjs'
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test'
 const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '32' }, prefetch: { type: 'string' }, 'start-on-wake': { type: 'boolean', default: false }, profile: { type: 'string' }, heap: { type: 'string' } } })
@@ -24,30 +25,6 @@ const tasks = Number(opts.tasks)
 const concurrency = Number(opts.concurrency)
 const noop = task('bench-noop', () => {})
 const now = () => Number(process.hrtime.bigint()) / 1e6
-
-/** CPU seconds of a process (its own and its reaped children's), 0 if it is gone. */
-function processCpu(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100
-  } catch {
-    return 0 // ended meanwhile
-  }
-}
-
-/** CPU seconds of every process named postgres (other sessions' included), reaped backends too. */
-function serverCpu() {
-  let total = 0
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += processCpu(pid)
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return total
-}
 
 /** CPU seconds of this process's main thread (the JS thread; GC and I/O helper threads excluded). */
 function mainThreadCpu() {

@@ -7,9 +7,9 @@
  *
  *   node bench/profiles/postgres-write-floor.mjs [--tasks 20000]
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { processCpu } from '../lib/proc-cpu.mjs'
 
 const { values: opts } = parseArgs({ options: { tasks: { type: 'string', default: '20000' } } })
 const N = Number(opts.tasks)
@@ -17,12 +17,8 @@ const schema = `aque_floor_${process.pid}`
 const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' })
 await client.connect()
 const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
-/** CPU ms of the server process (10 ms ticks). */
-const serverCpu = () => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11]) + Number(f[12])) * 10
-}
+/** CPU seconds of the server process (10 ms ticks). */
+const serverCpu = () => processCpu(pid)
 
 await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`)
 await client.query(`CREATE TABLE ${schema}.tasks (
@@ -53,7 +49,7 @@ try {
       if (end === 'delete') await client.query(`DELETE FROM ${schema}.tasks WHERE id = ANY($1)`, [ids])
       else await client.query(`UPDATE ${schema}.tasks SET status = 'success', result = 'null', finished_at = 3, lease_until = NULL WHERE id = ANY($1)`, [ids])
     }
-    console.log(`claim + ${end}: ${((serverCpu() - cpu0) * 1000 / n).toFixed(1)} µs of server CPU per task (${n} tasks)`)
+    console.log(`claim + ${end}: ${(((serverCpu() - cpu0) * 1e6) / n).toFixed(1)} µs of server CPU per task (${n} tasks)`)
   }
 } finally {
   await client.query(`DROP SCHEMA ${schema} CASCADE`)
