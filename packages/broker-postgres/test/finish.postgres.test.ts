@@ -7,7 +7,7 @@
 import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
 import { describe, expect, it } from 'vitest'
 import type { PostgresBroker } from '../src/index.js'
-import { brokersPerTest, sameSchema } from './helpers.js'
+import { brokersPerTest, sameSchema, sqlClient } from './helpers.js'
 
 const noop = task('pg-finish.noop', () => null)
 
@@ -93,6 +93,39 @@ describe('postgres batched finish', () => {
     // Read back exactly (decoded by fetch), NUL included.
     const stored = await b.fetch([tasks[0]?.id as number, tasks[5]?.id as number])
     expect([...stored.values()].map((r) => r.result)).toEqual([big, 'r5\u0000'])
+  })
+
+  it('a batch whose outcomes escape to more than twice their size still goes out under the NOTIFY limit', async () => {
+    // finish_success sizes its messages on the rule that an outcome, being codec JSON, at most
+    // doubles when escaped; raw control characters (six bytes each escaped) break that rule,
+    // and the measured message must then go through the grouping of notify_outcomes.
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const n = 12
+    await queue.submitMany(Array.from({ length: n }, () => ({ func: noop })))
+    const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
+    const text = (i: number) => `${String(i)}${'\u0001'.repeat(900)}`
+    const seen = collect(b, 'success')
+    const client = await sqlClient()
+    try {
+      const s = `"${b.options.schema}"`
+      const { rows } = await client.query(`SELECT ${s}.finish_success($1, $2, $3, $4) AS applied`, [
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.attempt),
+        tasks.map((_, i) => text(i)),
+        tasks.map(() => Date.now()),
+      ])
+      expect((rows[0]?.applied as number[]).map(Number).sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id))
+    } finally {
+      await client.end()
+    }
+    await seen.until(() => seen.messages.reduce((k, m) => k + m.ids.length, 0) >= n)
+    expect(seen.messages.length).toBeGreaterThan(1)
+    const outcomes = Object.assign({}, ...seen.messages.map((m) => m.outcomes ?? {})) as Record<string, string>
+    // What rides along is exact (notify_outcomes leaves out what escapes past 1000 bytes).
+    tasks.forEach((t, i) => {
+      if (String(t.id) in outcomes) expect(outcomes[String(t.id)]).toBe(text(i))
+    })
   })
 
   it('a lone success is fenced, releases its dependents (new_work) and carries its small outcome', async () => {
