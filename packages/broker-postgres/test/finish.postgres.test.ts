@@ -115,7 +115,7 @@ describe('postgres batched finish', () => {
         tasks.map((_, i) => text(i)),
         tasks.map(() => Date.now()),
       ])
-      expect((rows[0]?.applied as number[]).map(Number).sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id))
+      expect(((rows[0]?.applied ?? []) as number[]).map(Number).sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id))
     } finally {
       await client.end()
     }
