@@ -128,6 +128,40 @@ describe('postgres batched finish', () => {
     })
   })
 
+  it('a batch of thousands of long outcomes goes out in many messages, each id once, in order, each outcome exact', async () => {
+    // finish_success groups a batch into messages of k entries (k from the longest outcome):
+    // with 1,000-byte outcomes that is 3 a message, so 3,000 successes make 1,000 messages.
+    // (Their cost is linear in the batch: bench/profiles/postgres-big-finish.mjs.)
+    const b = await broker()
+    const queue = new Queue({ broker: b })
+    const n = 3000
+    await queue.submitMany(Array.from({ length: n }, () => ({ func: noop })))
+    const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
+    expect(tasks).toHaveLength(n)
+    const text = (i: number) => JSON.stringify(`${String(i)}:`.padEnd(998, 'y'))
+    const seen = collect(b, 'success')
+    const client = await sqlClient()
+    try {
+      const s = `"${b.options.schema}"`
+      const { rows } = await client.query(`SELECT ${s}.finish_success($1, $2, $3, $4) AS applied`, [
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.attempt),
+        tasks.map((_, i) => text(i)),
+        tasks.map(() => Date.now()),
+      ])
+      expect(((rows[0]?.applied ?? []) as number[]).map(Number)).toEqual(tasks.map((t) => t.id))
+    } finally {
+      await client.end()
+    }
+    await seen.until(() => seen.messages.reduce((k, m) => k + m.ids.length, 0) >= n)
+    expect(seen.messages.length).toBeGreaterThanOrEqual(n / 3)
+    // Every id once, in the batch's order, and every outcome exact.
+    expect(seen.messages.flatMap((m) => m.ids)).toEqual(tasks.map((t) => t.id))
+    const outcomes = Object.assign({}, ...seen.messages.map((m) => m.outcomes ?? {})) as Record<string, string>
+    expect(Object.keys(outcomes)).toHaveLength(n)
+    expect(tasks.map((t) => outcomes[String(t.id)])).toEqual(tasks.map((_, i) => text(i)))
+  })
+
   it('a lone success is fenced, releases its dependents (new_work) and carries its small outcome', async () => {
     const b = await broker()
     const other = await sameSchema(b) // another process: hears only what the server sends
