@@ -4,7 +4,7 @@
  * `finish_success`, and a claim made while finishes wait to be sent carries them in its own
  * statement, before it claims. No other broker batches this way.
  */
-import { Queue, type StatusEvent, decode, encode, task } from '@aque/core'
+import { Queue, type StatusEvent, type TaskRecord, decode, encode, task } from '@aque/core'
 import { describe, expect, it } from 'vitest'
 import type { PostgresBroker } from '../src/index.js'
 import { brokersPerTest, sameSchema, sqlClient } from './helpers.js'
@@ -26,6 +26,30 @@ function collect(b: PostgresBroker, status: string) {
       off()
       if (!check()) throw new Error(`timed out waiting for task_status.${status} messages`)
     },
+  }
+}
+
+/** `n` no-op tasks submitted and claimed on `b`. */
+async function claimedTasks(b: PostgresBroker, n: number): Promise<TaskRecord[]> {
+  await new Queue({ broker: b }).submitMany(Array.from({ length: n }, () => ({ func: noop })))
+  const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
+  expect(tasks).toHaveLength(n)
+  return tasks
+}
+
+/** Calls finish_success itself (as a plain client) with outcome text(i) for the i-th task; returns the ids it applied to. */
+async function finishSuccess(b: PostgresBroker, tasks: TaskRecord[], text: (i: number) => string): Promise<number[]> {
+  const client = await sqlClient()
+  try {
+    const { rows } = await client.query(`SELECT "${b.options.schema}".finish_success($1, $2, $3, $4) AS applied`, [
+      tasks.map((t) => t.id),
+      tasks.map((t) => t.attempt),
+      tasks.map((_, i) => text(i)),
+      tasks.map(() => Date.now()),
+    ])
+    return ((rows[0]?.applied ?? []) as number[]).map(Number)
+  } finally {
+    await client.end()
   }
 }
 
@@ -100,25 +124,11 @@ describe('postgres batched finish', () => {
     // doubles when escaped; raw control characters (six bytes each escaped) break that rule,
     // and the measured message must then go through the grouping of notify_outcomes.
     const b = await broker()
-    const queue = new Queue({ broker: b })
     const n = 12
-    await queue.submitMany(Array.from({ length: n }, () => ({ func: noop })))
-    const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
+    const tasks = await claimedTasks(b, n)
     const text = (i: number) => `${String(i)}${'\u0001'.repeat(900)}`
     const seen = collect(b, 'success')
-    const client = await sqlClient()
-    try {
-      const s = `"${b.options.schema}"`
-      const { rows } = await client.query(`SELECT ${s}.finish_success($1, $2, $3, $4) AS applied`, [
-        tasks.map((t) => t.id),
-        tasks.map((t) => t.attempt),
-        tasks.map((_, i) => text(i)),
-        tasks.map(() => Date.now()),
-      ])
-      expect(((rows[0]?.applied ?? []) as number[]).map(Number).sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id))
-    } finally {
-      await client.end()
-    }
+    expect((await finishSuccess(b, tasks, text)).sort((x, y) => x - y)).toEqual(tasks.map((t) => t.id))
     await seen.until(() => seen.messages.reduce((k, m) => k + m.ids.length, 0) >= n)
     expect(seen.messages.length).toBeGreaterThan(1)
     const outcomes = Object.assign({}, ...seen.messages.map((m) => m.outcomes ?? {})) as Record<string, string>
@@ -133,26 +143,11 @@ describe('postgres batched finish', () => {
     // with 1,000-byte outcomes that is 3 a message, so 3,000 successes make 1,000 messages.
     // (Their cost is linear in the batch: bench/profiles/postgres-big-finish.mjs.)
     const b = await broker()
-    const queue = new Queue({ broker: b })
     const n = 3000
-    await queue.submitMany(Array.from({ length: n }, () => ({ func: noop })))
-    const tasks = (await b.claim({ worker: 'w', limit: n, leaseMs: 30_000 })).tasks
-    expect(tasks).toHaveLength(n)
+    const tasks = await claimedTasks(b, n)
     const text = (i: number) => JSON.stringify(`${String(i)}:`.padEnd(998, 'y'))
     const seen = collect(b, 'success')
-    const client = await sqlClient()
-    try {
-      const s = `"${b.options.schema}"`
-      const { rows } = await client.query(`SELECT ${s}.finish_success($1, $2, $3, $4) AS applied`, [
-        tasks.map((t) => t.id),
-        tasks.map((t) => t.attempt),
-        tasks.map((_, i) => text(i)),
-        tasks.map(() => Date.now()),
-      ])
-      expect(((rows[0]?.applied ?? []) as number[]).map(Number)).toEqual(tasks.map((t) => t.id))
-    } finally {
-      await client.end()
-    }
+    expect(await finishSuccess(b, tasks, text)).toEqual(tasks.map((t) => t.id))
     await seen.until(() => seen.messages.reduce((k, m) => k + m.ids.length, 0) >= n)
     expect(seen.messages.length).toBeGreaterThanOrEqual(n / 3)
     // Every id once, in the batch's order, and every outcome exact.
